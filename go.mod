@@ -1,0 +1,3 @@
+module github.com/quiesce/quiesce
+
+go 1.25

@@ -1,0 +1,265 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"time"
+)
+
+// Outcome is what op produced, and whether the caller asked for cancellation.
+type Outcome[T any] struct {
+	Value           T    // what op returned, also when an error comes with it
+	CancelRequested bool // the caller's ctx was done before Run saw op return (under every policy)
+}
+
+// Option sets a budget or a lever on one [Run]. Options are applied in order.
+type Option func(*config)
+
+type config struct {
+	timeout time.Duration
+	grace   time.Duration
+	abort   context.Context
+	err     error
+}
+
+// Timeout gives op its own budget, counted from its start. When it runs out, op's ctx
+// is cancelled with cause [ErrTimeout] (and reports context.DeadlineExceeded): a core
+// cancellation, under every policy. Zero means no timeout; a negative d makes Run
+// return an error without invoking op.
+func Timeout(d time.Duration) Option {
+	return func(c *config) {
+		c.timeout = d
+		if d < 0 {
+			c.err = fmt.Errorf("negative Timeout %v", d)
+		}
+	}
+}
+
+// Grace bounds how long a deferred policy keeps waiting once the caller's ctx is done:
+// op has d more, then op's ctx is cancelled with cause [ErrGraceExpired]. Under Plain,
+// Grace has no effect: the caller's cancellation already reaches op. Zero means no
+// bound; a negative d makes Run return an error without invoking op.
+func Grace(d time.Duration) Option {
+	return func(c *config) {
+		c.grace = d
+		if d < 0 {
+			c.err = fmt.Errorf("negative Grace %v", d)
+		}
+	}
+}
+
+// Abort links op's own ctx to ctx: once ctx is done, op's ctx is cancelled with
+// context.Cause(ctx), under every policy. It is a core cancellation that no policy
+// defers, the lever a supervisor pulls to force an operation it had let run.
+func Abort(ctx context.Context) Option {
+	return func(c *config) { c.abort = ctx }
+}
+
+// Run invokes op exactly once under policy p and returns what it produced. See the
+// package documentation for the algorithm.
+//
+// Under Plain, op runs in the caller's goroutine with the caller's ctx (plus Timeout
+// and Abort when given). Under DeferFlag and DeferReraise, op runs in one new goroutine
+// whose ctx keeps the caller's values but not its cancellation, labelled op=name for
+// pprof; Run waits for it whatever happens to the caller's ctx.
+//
+// name names op in errors and in goroutine profiles; "" reads "unknown".
+func Run[T any](ctx context.Context, p Policy, name string, op func(context.Context) (T, error), opts ...Option) (Outcome[T], error) {
+	if p == Plain && len(opts) == 0 && op != nil {
+		v, err := op(ctx)
+		out := Outcome[T]{Value: v, CancelRequested: ctx.Err() != nil}
+		if err != nil {
+			err = classify(name, err, ctx, ctx, true)
+		}
+		return out, err
+	}
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	switch {
+	case op == nil:
+		return Outcome[T]{}, fmt.Errorf("%s: nil op", opName(name))
+	case !p.Valid():
+		return Outcome[T]{}, fmt.Errorf("%s: %w", opName(name), p.unknown(p.String()))
+	case cfg.err != nil:
+		return Outcome[T]{}, fmt.Errorf("%s: %w", opName(name), cfg.err)
+	case p == Plain:
+		return runPlain(ctx, name, op, &cfg)
+	default:
+		return runDeferred(ctx, p, name, op, &cfg)
+	}
+}
+
+// Do is [Run] for an op that returns only an error.
+func Do(ctx context.Context, p Policy, name string, op func(context.Context) error, opts ...Option) (cancelRequested bool, err error) {
+	if p == Plain && len(opts) == 0 && op != nil {
+		err = op(ctx)
+		if err != nil {
+			err = classify(name, err, ctx, ctx, true)
+		}
+		return ctx.Err() != nil, err
+	}
+	var run func(context.Context) (struct{}, error)
+	if op != nil {
+		run = func(ctx context.Context) (struct{}, error) { return struct{}{}, op(ctx) }
+	}
+	out, err := Run(ctx, p, name, run, opts...)
+	return out.CancelRequested, err
+}
+
+// runPlain calls op in the caller's goroutine with a ctx derived from the caller's.
+func runPlain[T any](ctx context.Context, name string, op func(context.Context) (T, error), cfg *config) (Outcome[T], error) {
+	own := ctx
+	if cfg.timeout > 0 {
+		var cancel context.CancelFunc
+		own, cancel = context.WithTimeoutCause(own, cfg.timeout, ErrTimeout)
+		defer cancel()
+	}
+	if cfg.abort != nil {
+		var cancel context.CancelCauseFunc
+		own, cancel = context.WithCancelCause(own)
+		defer cancel(nil)
+		fired := make(chan struct{})
+		stop := context.AfterFunc(cfg.abort, func() {
+			cancel(context.Cause(cfg.abort))
+			close(fired)
+		})
+		defer func() {
+			if !stop() {
+				<-fired // the AfterFunc goroutine is ours: wait for it
+			}
+		}()
+	}
+	v, err := op(own)
+	out := Outcome[T]{Value: v, CancelRequested: ctx.Err() != nil}
+	if err != nil {
+		err = classify(name, err, ctx, own, true)
+	}
+	return out, err
+}
+
+// result is what op's goroutine hands back.
+type result[T any] struct {
+	value  T
+	err    error
+	panic  *PanicError
+	goexit bool
+}
+
+// runDeferred runs op in its own goroutine and waits for it whatever happens to ctx.
+func runDeferred[T any](ctx context.Context, p Policy, name string, op func(context.Context) (T, error), cfg *config) (Outcome[T], error) {
+	own := context.WithoutCancel(ctx)
+	var cancel context.CancelCauseFunc
+	if cfg.grace > 0 || cfg.abort != nil {
+		own, cancel = context.WithCancelCause(own)
+		defer cancel(nil)
+	}
+	if cfg.timeout > 0 {
+		var cancelTimeout context.CancelFunc
+		own, cancelTimeout = context.WithTimeoutCause(own, cfg.timeout, ErrTimeout)
+		defer cancelTimeout()
+	}
+
+	done := make(chan result[T], 1)
+	go runOp(own, name, op, done)
+
+	var (
+		out        Outcome[T]
+		r          result[T]
+		callerDone = ctx.Done()
+		abortDone  <-chan struct{}
+		graceOver  <-chan time.Time
+	)
+	if cfg.abort != nil {
+		abortDone = cfg.abort.Done()
+	}
+wait:
+	for {
+		select {
+		case r = <-done:
+			break wait
+		case <-callerDone:
+			out.CancelRequested = true
+			callerDone = nil
+			if cfg.grace > 0 {
+				t := time.NewTimer(cfg.grace)
+				defer t.Stop()
+				graceOver = t.C
+			}
+		case <-graceOver:
+			cancel(ErrGraceExpired)
+			graceOver = nil
+		case <-abortDone:
+			cancel(context.Cause(cfg.abort))
+			abortDone = nil
+		}
+	}
+	switch {
+	case r.panic != nil:
+		panic(r.panic)
+	case r.goexit:
+		runtime.Goexit()
+	}
+	if !out.CancelRequested && ctx.Err() != nil {
+		out.CancelRequested = true
+	}
+	out.Value = r.value
+	if r.err != nil {
+		return out, classify(name, r.err, ctx, own, false)
+	}
+	if p == DeferReraise && out.CancelRequested {
+		return out, &CancelError{Op: name, Origin: Caller, Deferred: true, Cause: context.Cause(ctx), ctxErr: ctx.Err()}
+	}
+	return out, nil
+}
+
+// runOp is op's goroutine: it labels itself, runs op, and hands back a value, an
+// error, a recovered panic, or the news that op called runtime.Goexit.
+func runOp[T any](ctx context.Context, name string, op func(context.Context) (T, error), done chan<- result[T]) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if v := recover(); v != nil {
+			done <- result[T]{panic: &PanicError{Op: name, Value: v, Stack: debug.Stack()}}
+			return
+		}
+		done <- result[T]{goexit: true}
+	}()
+	setLabel(name)
+	v, err := op(ctx)
+	returned = true
+	done <- result[T]{value: v, err: err}
+}
+
+// classify turns an error op returned into what Run returns. own is op's ctx; plain
+// says own derives from the caller's ctx, so that a cancellation can be the caller's.
+func classify(name string, err error, caller, own context.Context, plain bool) error {
+	ownErr := own.Err()
+	var ownCause error
+	if ownErr != nil {
+		ownCause = context.Cause(own)
+	}
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) &&
+		(ownCause == nil || !errors.Is(err, ownCause)) {
+		return err // not a cancellation: never masked
+	}
+	if ownErr != nil {
+		origin := Core
+		if plain && caller.Err() != nil && errors.Is(ownCause, context.Cause(caller)) {
+			origin = Caller // the caller's cancellation reached op's ctx first
+		}
+		return &CancelError{Op: name, Origin: origin, Cause: ownCause, ctxErr: ownErr}
+	}
+	// op's ctx is fine: op returned the cancellation of something it waited for.
+	ctxErr := context.Canceled
+	if !errors.Is(err, context.Canceled) {
+		ctxErr = context.DeadlineExceeded
+	}
+	return &CancelError{Op: name, Origin: Core, Cause: err, ctxErr: ctxErr}
+}
