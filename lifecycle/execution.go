@@ -1,0 +1,517 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"runtime/pprof"
+	"sync"
+	"time"
+
+	"github.com/quiesce/quiesce/policy"
+)
+
+// ErrForced is the cause of a step's ctx when a force cancels it. A force's own
+// cause is wrapped with it, so errors.Is finds both.
+var ErrForced = errors.New("lifecycle: forced")
+
+// ErrAbandoned is the error of a step that did not return in time after a force.
+var ErrAbandoned = errors.New("lifecycle: abandoned: the step did not return after a force, and its goroutine may still run")
+
+// DefaultForceBudget is the force budget when Options leaves it zero.
+const DefaultForceBudget = time.Second
+
+// Options tune one Execution. The zero value works.
+type Options struct {
+	// Label prefixes step names in errors and pprof labels ("<Label>/<step>"), so
+	// the goroutine of a step shows which component it belongs to.
+	Label string
+	// ForceBudget is how long a step has to return once a force has cancelled it,
+	// and the Timeout of each Always step that runs after a force. A step that
+	// overruns it is abandoned. Zero means DefaultForceBudget.
+	ForceBudget time.Duration
+	// Context gives every step's ctx its values. Nil means context.Background().
+	Context context.Context
+	// Observer, when set, hears of each step's outcome, progress and abandonment.
+	Observer Observer
+}
+
+// Observer hears what an Execution does. Its methods must be quick and must not call
+// back into the Execution.
+type Observer interface {
+	// StepFinished is called on the goroutine that called RunNext, once per step
+	// that ran or was skipped.
+	StepFinished(r StepReport)
+	// Progress is called on the goroutine of the step that reported it.
+	Progress(step string, p Progress)
+	// Abandoned is called on a timer's goroutine when a step is abandoned. The
+	// goroutine blocked in RunNext for that step is stuck: the owner of the
+	// execution should carry on from another goroutine.
+	Abandoned(r StepReport)
+}
+
+// Receipt says what a cancellation request did.
+type Receipt struct {
+	Step     string        // the step it reached; "" if none was running
+	Policy   policy.Policy // that step's policy
+	Deferred bool          // the step's policy deferred the request
+	Held     bool          // no step was running: the request waits for the next one
+	Elapsed  time.Duration // how long the step had run
+	Requests int           // requests this execution has received so far
+}
+
+// Interrupted reports whether the request interrupted a plain step.
+func (r Receipt) Interrupted() bool { return r.Step != "" && !r.Deferred }
+
+// Execution is one run of a Plan. It runs the steps in order, one per call to
+// RunNext, on the caller's goroutine; Cancel, Force and Report may be called from any
+// goroutine at any time.
+//
+// For each step, RunNext:
+//  1. skips it, recorded as Skipped, if a DeferReraise step re-raised a request or
+//     the execution was forced, unless the step is Always;
+//  2. gives it a ctx carrying the Reason, delivers any request held since the last
+//     step, and runs it through policy.Run with its Timeout and Grace (under a
+//     force, the Timeout is at most the force budget);
+//  3. records its outcome: a panic, an error or a timeout is a failure of that step
+//     alone, and the next step still runs.
+//
+// A request that arrives while a step runs goes to that step: a plain step's ctx is
+// cancelled at once; a deferred step keeps running and the request is counted. A
+// request that arrives between steps is held for the next one.
+//
+// Force cancels the running step's own ctx with cause ErrForced, under every policy,
+// and from then on only Always steps run. A step that has not returned ForceBudget
+// after being forced is abandoned: reported as such, and the Observer told, so the
+// owner can carry on without it. Go cannot kill a goroutine; this is the honest rung.
+type Execution struct {
+	plan   *Plan
+	reason *Reason
+	opts   Options
+	base   context.Context
+
+	mu           sync.Mutex
+	next         int      // index of the next step to consider
+	cur          *running // the step running now, or nil
+	pending      int      // requests held for the next step
+	pendingCause error
+	forced       error // why the execution was forced, or nil
+	reraised     error // the cancellation a DeferReraise step raised again, or nil
+	finished     bool
+	report       Report
+}
+
+type execKey struct{}
+
+// Start begins an execution of p for reason. Nothing runs until RunNext.
+func (p *Plan) Start(reason *Reason, opts Options) *Execution {
+	if opts.ForceBudget <= 0 {
+		opts.ForceBudget = DefaultForceBudget
+	}
+	base := opts.Context
+	if base == nil {
+		base = context.Background()
+	}
+	e := &Execution{plan: p, reason: reason, opts: opts}
+	e.base = context.WithValue(base, execKey{}, e)
+	e.report = Report{Reason: reason, Start: time.Now(), Steps: make([]StepReport, len(p.steps))}
+	for i, s := range p.steps {
+		e.report.Steps[i] = StepReport{Name: s.Name, Policy: s.Policy}
+	}
+	return e
+}
+
+// Run runs the whole plan in the caller's goroutine and returns its report. When ctx
+// is done, that is one cancellation request, with ctx's cause.
+func (p *Plan) Run(ctx context.Context, reason *Reason, opts Options) *Report {
+	e := p.Start(reason, opts)
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		e.Cancel(context.Cause(ctx))
+		close(fired)
+	})
+	for {
+		if _, ok := e.RunNext(); !ok {
+			break
+		}
+	}
+	if !stop() {
+		<-fired
+	}
+	return e.Report()
+}
+
+// Reason returns why the execution began.
+func (e *Execution) Reason() *Reason { return e.reason }
+
+// running is the step that runs now. It is also the step's ctx, so that a step's
+// progress and reason reach it without another allocation.
+type running struct {
+	context.Context
+	exec        *Execution
+	index       int
+	step        *Step
+	start       time.Time
+	underForce  bool // started after a force: Always step with the force budget
+	cancel      context.CancelCauseFunc
+	abortCtx    context.Context         // deferred policies: the policy.Abort lever
+	abort       context.CancelCauseFunc
+	timer       *time.Timer             // abandons the step
+	requests    int
+	deferred    int
+	forced      bool
+	abandoned   bool
+	done        bool
+	progress    *Progress
+	interrupted bool
+}
+
+type runningKey struct{}
+
+func (c *running) Value(key any) any {
+	if key == (runningKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// RunNext runs the next step that is due and returns its report. It returns false
+// once the plan is over. Steps it skips are recorded (and observed) on the way.
+func (e *Execution) RunNext() (StepReport, bool) {
+	var skipped []StepReport
+	e.mu.Lock()
+	for e.next < len(e.plan.steps) {
+		i := e.next
+		s := &e.plan.steps[i]
+		e.next++
+		if why := e.skipReasonLocked(s); why != nil {
+			r := &e.report.Steps[i]
+			r.Status, r.Err = Skipped, why
+			skipped = append(skipped, *r)
+			continue
+		}
+		c := e.startLocked(i, s)
+		e.mu.Unlock()
+		e.observeAll(skipped)
+		return e.run(c), true
+	}
+	if !e.finished {
+		e.finished = true
+		e.report.Duration = time.Since(e.report.Start)
+	}
+	e.mu.Unlock()
+	e.observeAll(skipped)
+	return StepReport{}, false
+}
+
+func (e *Execution) skipReasonLocked(s *Step) error {
+	switch {
+	case s.Always:
+		return nil
+	case e.forced != nil:
+		return e.forced
+	default:
+		return e.reraised
+	}
+}
+
+func (e *Execution) startLocked(i int, s *Step) *running {
+	c := &running{exec: e, index: i, step: s, start: time.Now()}
+	c.Context, c.cancel = context.WithCancelCause(e.base)
+	if s.Policy.Deferred() {
+		c.abortCtx, c.abort = context.WithCancelCause(context.Background())
+	}
+	if e.pending > 0 {
+		c.requests += e.pending
+		if s.Policy.Deferred() {
+			c.deferred += e.pending
+		} else {
+			c.interrupted = true
+		}
+		c.cancel(e.pendingCause)
+		e.pending, e.pendingCause = 0, nil
+	}
+	if e.forced != nil {
+		c.underForce = true
+		c.armAbandonLocked(2 * e.opts.ForceBudget)
+	}
+	e.cur = c
+	r := &e.report.Steps[i]
+	r.Start, r.Requests, r.Deferred = c.start, c.requests, c.deferred
+	return c
+}
+
+// run runs one step through policy.Run and records its outcome.
+func (e *Execution) run(c *running) StepReport {
+	s := c.step
+	name := s.Name
+	if e.opts.Label != "" {
+		name = e.opts.Label + "/" + s.Name
+	}
+	var opts [3]policy.Option
+	n := 0
+	timeout := s.Timeout
+	if c.underForce && (timeout == 0 || timeout > e.opts.ForceBudget) {
+		timeout = e.opts.ForceBudget
+	}
+	if timeout > 0 {
+		opts[n] = policy.Timeout(timeout)
+		n++
+	}
+	if s.Grace > 0 {
+		opts[n] = policy.Grace(s.Grace)
+		n++
+	}
+	if c.abortCtx != nil {
+		opts[n] = policy.Abort(c.abortCtx)
+		n++
+	}
+	err := invoke(c, s, name, opts[:n])
+
+	e.mu.Lock()
+	c.done = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.abandoned {
+		r := e.report.Steps[c.index]
+		e.mu.Unlock()
+		return r
+	}
+	if e.cur == c {
+		e.cur = nil
+	}
+	r := &e.report.Steps[c.index]
+	r.Duration = time.Since(c.start)
+	r.Requests, r.Deferred, r.Progress = c.requests, c.deferred, c.progress
+	r.Status, r.Err = e.statusLocked(c, err)
+	if r.Reraised = r.Status == Completed && err != nil; r.Reraised {
+		e.reraised, r.Err = err, nil
+	}
+	rep := *r
+	e.mu.Unlock()
+	c.cancel(nil)
+	if c.abort != nil {
+		c.abort(nil)
+	}
+	if e.opts.Observer != nil {
+		e.opts.Observer.StepFinished(rep)
+	}
+	return rep
+}
+
+// invoke calls the step under its policy. A panic, plain or deferred, becomes the
+// step's error: cleanup never turns into a restart.
+func invoke(ctx context.Context, s *Step, name string, opts []policy.Option) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if pe, ok := v.(*policy.PanicError); ok {
+				err = pe
+				return
+			}
+			err = &policy.PanicError{Op: name, Value: v, Stack: debug.Stack()}
+		}
+	}()
+	if s.Policy.Deferred() {
+		_, err = policy.Do(ctx, s.Policy, name, s.Run, opts...)
+		return err
+	}
+	// A plain step runs on the caller's goroutine: label it as a deferred one would be.
+	pprof.Do(ctx, pprof.Labels(policy.LabelKey, name), func(ctx context.Context) {
+		_, err = policy.Do(ctx, s.Policy, name, s.Run, opts...)
+	})
+	return err
+}
+
+// statusLocked says how a step ended, from its error and what happened to it. A
+// DeferReraise step that re-raised a request completed: it comes back Completed with
+// the re-raised error, which the caller moves out of Err.
+func (e *Execution) statusLocked(c *running, err error) (Status, error) {
+	if err == nil {
+		return Completed, nil
+	}
+	var pe *policy.PanicError
+	if errors.As(err, &pe) {
+		return Failed, err
+	}
+	var ce *policy.CancelError
+	if !errors.As(err, &ce) {
+		return Failed, err
+	}
+	switch {
+	case ce.Deferred:
+		return Completed, err
+	case c.forced && errors.Is(ce, ErrForced):
+		return Forced, err
+	case errors.Is(ce.Cause, policy.ErrTimeout), errors.Is(ce.Cause, policy.ErrGraceExpired):
+		return TimedOut, err
+	case ce.Origin == policy.Caller && c.interrupted:
+		return Interrupted, err
+	default:
+		return Failed, err
+	}
+}
+
+// Cancel delivers one cancellation request, for cause, to the running step, or holds
+// it for the next one. It never blocks on a step.
+func (e *Execution) Cancel(cause error) Receipt {
+	if cause == nil {
+		cause = context.Canceled
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.report.Requests++
+	rc := Receipt{Requests: e.report.Requests}
+	c := e.cur
+	switch {
+	case c != nil:
+		c.requests++
+		rc.Step, rc.Policy, rc.Elapsed = c.step.Name, c.step.Policy, time.Since(c.start)
+		if c.step.Policy.Deferred() {
+			c.deferred++
+			rc.Deferred = true
+		} else {
+			c.interrupted = true
+		}
+		c.cancel(cause) // the first cause wins; later requests are only counted
+	case !e.finished:
+		e.pending++
+		if e.pendingCause == nil {
+			e.pendingCause = cause
+		}
+		rc.Held = true
+	}
+	return rc
+}
+
+// Force cancels the running step's own ctx with a cause that wraps ErrForced and
+// cause, whatever its policy, and skips every later step but the Always ones. It
+// reports whether this call was the first force.
+func (e *Execution) Force(cause error) bool {
+	fc := ErrForced
+	if cause != nil && !errors.Is(cause, ErrForced) {
+		fc = fmt.Errorf("%w: %w", ErrForced, cause)
+	} else if cause != nil {
+		fc = cause
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.finished {
+		return false
+	}
+	first := e.forced == nil
+	if first {
+		e.forced = fc
+		e.report.Forced = fc
+	}
+	if c := e.cur; c != nil && !c.forced {
+		c.forced = true
+		if c.abort != nil {
+			c.abort(fc)
+		} else {
+			c.interrupted = false
+			c.cancel(fc)
+		}
+		c.armAbandonLocked(e.opts.ForceBudget)
+	}
+	return first
+}
+
+// armAbandonLocked abandons c if it has not returned within d.
+func (c *running) armAbandonLocked(d time.Duration) {
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.timer = time.AfterFunc(d, func() { c.exec.abandon(c) })
+}
+
+// abandon gives up on c: its report says Abandoned, and the Observer hears of it.
+func (e *Execution) abandon(c *running) {
+	e.mu.Lock()
+	if c.done || c.abandoned {
+		e.mu.Unlock()
+		return
+	}
+	c.abandoned = true
+	if e.cur == c {
+		e.cur = nil
+	}
+	if e.forced == nil {
+		e.forced = ErrForced
+		e.report.Forced = ErrForced
+	}
+	r := &e.report.Steps[c.index]
+	r.Status, r.Err = Abandoned, ErrAbandoned
+	r.Duration = time.Since(c.start)
+	r.Requests, r.Deferred, r.Progress = c.requests, c.deferred, c.progress
+	r.Goroutine = goroutineLabel(e.opts.Label, c.step)
+	rep := *r
+	e.mu.Unlock()
+	if e.opts.Observer != nil {
+		e.opts.Observer.Abandoned(rep)
+	}
+}
+
+// goroutineLabel is how a goroutine profile names the goroutine that runs a step.
+func goroutineLabel(label string, s *Step) string {
+	name := s.Name
+	if label != "" {
+		name = label + "/" + name
+	}
+	return policy.LabelKey + "=" + name
+}
+
+// Running returns the step running now and how long it has run.
+func (e *Execution) Running() (step string, p policy.Policy, elapsed time.Duration, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c := e.cur; c != nil {
+		return c.step.Name, c.step.Policy, time.Since(c.start), true
+	}
+	return "", 0, 0, false
+}
+
+// Forced returns why the execution was forced, or nil.
+func (e *Execution) Forced() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.forced
+}
+
+// Finished reports whether RunNext has returned false.
+func (e *Execution) Finished() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.finished
+}
+
+// Report returns a copy of the report as it stands.
+func (e *Execution) Report() *Report {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.report
+	r.Steps = append([]StepReport(nil), e.report.Steps...)
+	if !e.finished {
+		r.Duration = time.Since(r.Start)
+	}
+	return &r
+}
+
+func (e *Execution) observeAll(rs []StepReport) {
+	if e.opts.Observer == nil {
+		return
+	}
+	for _, r := range rs {
+		e.opts.Observer.StepFinished(r)
+	}
+}
+
+// ReasonFrom returns the stop reason a step's ctx carries, or nil.
+func ReasonFrom(ctx context.Context) *Reason {
+	if e, ok := ctx.Value(execKey{}).(*Execution); ok {
+		return e.reason
+	}
+	r, _ := ctx.Value(reasonKey{}).(*Reason)
+	return r
+}

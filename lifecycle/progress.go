@@ -1,0 +1,40 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Progress is what a step says about how far it has got.
+type Progress struct {
+	Message string
+	Done    int // units done so far
+	Total   int // units in all; zero when unknown
+	At      time.Time
+}
+
+func (p Progress) String() string {
+	if p.Total > 0 {
+		return fmt.Sprintf("%s (%d/%d)", p.Message, p.Done, p.Total)
+	}
+	return fmt.Sprintf("%s (%d)", p.Message, p.Done)
+}
+
+// ReportProgress records progress for the step whose ctx this is: the last report
+// goes into the step's StepReport, and every report to the execution's Observer (an
+// actor publishes it on the EventStream). Outside a step it does nothing.
+func ReportProgress(ctx context.Context, message string, done, total int) {
+	c, _ := ctx.Value(runningKey{}).(*running)
+	if c == nil {
+		return
+	}
+	p := Progress{Message: message, Done: done, Total: total, At: time.Now()}
+	e := c.exec
+	e.mu.Lock()
+	c.progress = &p
+	e.mu.Unlock()
+	if e.opts.Observer != nil {
+		e.opts.Observer.Progress(c.step.Name, p)
+	}
+}
