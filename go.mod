@@ -1,3 +1,9 @@
 module github.com/quiesce/quiesce
 
 go 1.25
+
+require (
+	github.com/stretchr/testify v1.12.1 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)

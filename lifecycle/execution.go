@@ -155,9 +155,9 @@ type running struct {
 	start       time.Time
 	underForce  bool // started after a force: Always step with the force budget
 	cancel      context.CancelCauseFunc
-	abortCtx    context.Context         // deferred policies: the policy.Abort lever
+	abortCtx    context.Context // deferred policies: the policy.Abort lever
 	abort       context.CancelCauseFunc
-	timer       *time.Timer             // abandons the step
+	timer       *time.Timer // abandons the step
 	requests    int
 	deferred    int
 	forced      bool
