@@ -1,0 +1,66 @@
+package actor
+
+import (
+	"context"
+	"errors"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/quiesce/quiesce/lifecycle"
+	"github.com/quiesce/quiesce/mailbox"
+)
+
+// ErrNotComponent: the PID is not a live local actor with a Quiesce mailbox (it never
+// was one, or it has already stopped).
+var ErrNotComponent = errors.New("quiesce: not a live Quiesce component")
+
+// Stop asks pid to stop gracefully for cause, and waits until it has stopped or ctx
+// is done: the caller's own deadline, never a fixed 10 s. It returns the stop's
+// report. When ctx is done first, Stop returns ctx's cause and whatever report
+// exists then (nil while the plan runs): the stop goes on, under the actor's budget.
+//
+// If the actor is already stopping, this is one more cancellation request, and Stop
+// waits for the stop under way.
+func Stop(ctx context.Context, system *actor.ActorSystem, pid *actor.PID, cause error) (*lifecycle.Report, error) {
+	mb := mailbox.Of(system, pid)
+	if mb == nil {
+		return nil, ErrNotComponent
+	}
+	t := mb.Request(lifecycle.NewReason(lifecycle.Requested, cause), nil)
+	select {
+	case <-t.Done():
+		return t.Report(), nil
+	case <-ctx.Done():
+		return t.Report(), context.Cause(ctx)
+	}
+}
+
+// PhaseOf returns the phase of pid's current incarnation, and false if pid is not a
+// live Quiesce component.
+func PhaseOf(system *actor.ActorSystem, pid *actor.PID) (lifecycle.Phase, bool) {
+	if mb := mailbox.Of(system, pid); mb != nil {
+		return mb.Phase(), true
+	}
+	return 0, false
+}
+
+// SetBudget sets pid's stop budget, overriding its props': how a parent gives each
+// child its own, as an OTP child spec does.
+func SetBudget(system *actor.ActorSystem, pid *actor.PID, b mailbox.Budget) error {
+	mb := mailbox.Of(system, pid)
+	if mb == nil {
+		return ErrNotComponent
+	}
+	return mb.SetBudget(b)
+}
+
+// Result waits for f and returns its answer, with a refusal as an error: a
+// *mailbox.Refused, which matches mailbox.ErrRefused and the stop's reason. A caller
+// so tells "the actor is stopping" from actor.ErrTimeout and actor.ErrDeadLetter.
+func Result(f *actor.Future) (any, error) {
+	res, err := f.Result()
+	if r, ok := res.(*mailbox.Refused); ok && err == nil {
+		return nil, r
+	}
+	return res, err
+}

@@ -1,0 +1,194 @@
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/quiesce/quiesce/lifecycle"
+)
+
+// childWatch follows the children of a stopping actor: which have terminated (seen
+// as their *actor.Terminated is posted, since the actor's goroutine is busy running
+// the plan), which the Children step still waits for, and their reports.
+type childWatch struct {
+	mu         sync.Mutex
+	terminated map[string]struct{}
+	waiting    map[string]*actor.PID
+	signal     chan struct{} // a child the step waits for has terminated
+	finished   []*lifecycle.Report
+}
+
+func (w *childWatch) childTerminated(who *actor.PID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.terminated == nil {
+		w.terminated = make(map[string]struct{})
+	}
+	w.terminated[who.Id] = struct{}{}
+	if _, ok := w.waiting[who.Id]; ok {
+		delete(w.waiting, who.Id)
+		select {
+		case w.signal <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// watch starts waiting for the children in kids that have not yet terminated, and
+// returns them.
+func (w *childWatch) watch(kids []*actor.PID) []*actor.PID {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.waiting = make(map[string]*actor.PID, len(kids))
+	w.signal = make(chan struct{}, 1)
+	var alive []*actor.PID
+	for _, pid := range kids {
+		if _, gone := w.terminated[pid.Id]; !gone {
+			w.waiting[pid.Id] = pid
+			alive = append(alive, pid)
+		}
+	}
+	return alive
+}
+
+func (w *childWatch) left() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.waiting)
+}
+
+func (w *childWatch) has(pid *actor.PID) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.waiting[pid.Id]
+	return ok
+}
+
+func (w *childWatch) addReport(r *lifecycle.Report) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.finished = append(w.finished, r)
+}
+
+func (w *childWatch) reports() []*lifecycle.Report {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.finished)
+}
+
+// force forces every child still waited for.
+func (w *childWatch) force(m *Mailbox, cause error) {
+	w.mu.Lock()
+	kids := make([]*actor.PID, 0, len(w.waiting))
+	for _, pid := range w.waiting {
+		kids = append(kids, pid)
+	}
+	w.mu.Unlock()
+	if m.ctx == nil {
+		return
+	}
+	for _, pid := range kids {
+		if cm := Of(m.ctx.ActorSystem(), pid); cm != nil {
+			cm.Force(cause)
+		}
+	}
+}
+
+// runChildren is the Run of the Children step.
+func runChildren(ctx context.Context) error {
+	m, _ := ctx.Value(mailboxKey{}).(*Mailbox)
+	if m == nil || m.ctx == nil {
+		return errors.New("mailbox: the Children step runs only in a Quiesce mailbox")
+	}
+	return m.stopChildren(ctx)
+}
+
+// stopChildren stops the children, each with reason ParentStopping, and waits for
+// each to terminate. It runs while the actor's goroutine waits for it, so reading the
+// actor's children is safe.
+func (m *Mailbox) stopChildren(ctx context.Context) error {
+	st := m.stop.Load()
+	sys := m.ctx.ActorSystem()
+	kids := st.children.watch(slices.Clone(m.ctx.Children()))
+	total := len(kids)
+	if total == 0 {
+		return nil
+	}
+	reason := lifecycle.NewReason(lifecycle.ParentStopping, st.reason)
+	self := m.self()
+	stop := func(pid *actor.PID) {
+		cm := Of(sys, pid)
+		if cm == nil {
+			sys.Root.Stop(pid) // not a Quiesce actor: protoactor's stop
+			return
+		}
+		cm.request(stopKind, reason, self)
+		m.mu.Lock()
+		forced := st.forced
+		m.mu.Unlock()
+		if forced != nil {
+			cm.Force(forced)
+		}
+	}
+	every := max(total/20, 1)
+	progress := func() int {
+		left := st.children.left()
+		if done := total - left; done%every == 0 || left == 0 {
+			lifecycle.ReportProgress(ctx, "children stopping", done, total)
+		}
+		return left
+	}
+	wait := func(until func() bool) error {
+		for !until() {
+			select {
+			case <-st.children.signal:
+			case <-ctx.Done():
+				cause := context.Cause(ctx)
+				if errors.Is(cause, lifecycle.ErrForced) {
+					st.children.force(m, cause)
+				}
+				return fmt.Errorf("%d of %d children still stopping: %w", st.children.left(), total, cause)
+			}
+		}
+		return nil
+	}
+	if m.cfg.Order == Reverse {
+		slices.SortStableFunc(kids, func(a, b *actor.PID) int { return -compareSeq(sys, a, b) })
+		for _, pid := range kids {
+			stop(pid)
+			if err := wait(func() bool { return !st.children.has(pid) }); err != nil {
+				return err
+			}
+			progress()
+		}
+		return nil
+	}
+	for _, pid := range kids {
+		stop(pid)
+	}
+	return wait(func() bool { return progress() == 0 })
+}
+
+// compareSeq orders two children by creation; children without a Quiesce mailbox
+// count as the oldest.
+func compareSeq(sys *actor.ActorSystem, a, b *actor.PID) int {
+	seq := func(pid *actor.PID) uint64 {
+		if m := Of(sys, pid); m != nil {
+			return m.seq
+		}
+		return 0
+	}
+	sa, sb := seq(a), seq(b)
+	switch {
+	case sa < sb:
+		return -1
+	case sa > sb:
+		return 1
+	}
+	return 0
+}

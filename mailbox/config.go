@@ -1,0 +1,186 @@
+package mailbox
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/quiesce/quiesce/lifecycle"
+	"github.com/quiesce/quiesce/policy"
+)
+
+// Config describes how the actors of one Props stop. It is read once, by Producer,
+// and frozen there. The zero value works: an empty plan, an unbounded queue, no
+// start hook, an infinite budget, children stopped in parallel.
+type Config struct {
+	// Plan is the Stopping phase. Nil means no steps: a stop still drains, refuses,
+	// stops the children and reports. Unless the plan places the built-in Children
+	// step, an actor that has children stops them first, as OTP and Akka do.
+	Plan *lifecycle.Plan
+	// Capacity bounds the user queue; zero means unbounded. A message that finds the
+	// queue full is refused with ErrFull, answered or dead-lettered like any refusal,
+	// and counted: a post never blocks, so an actor that posts to its own full queue
+	// cannot deadlock. Lifecycle messages (steps, notices) are never counted or refused.
+	Capacity int
+	// Start runs on the actor's goroutine right after each incarnation has received
+	// *actor.Started: the Starting phase. An error or a panic stops the component,
+	// with reason StartFailed. Nil means the component is Running once started.
+	Start func(c actor.Context) error
+	// Budget is how long a stop may take, from its first request, before it is
+	// forced. The zero value is Infinity. A parent may set it per child (SetBudget).
+	Budget Budget
+	// ForceBudget is how long a forced step has to return before it is abandoned, and
+	// the Timeout of each Always step after a force. Zero means lifecycle.DefaultForceBudget.
+	ForceBudget time.Duration
+	// Order is how the Children step stops children: all at once, or one at a time in
+	// reverse start order.
+	Order Order
+}
+
+// Order is how the Children step stops children.
+type Order uint8
+
+const (
+	// Parallel stops every child at once and waits for all of them (a connection
+	// manager with 10k connections).
+	Parallel Order = iota
+	// Reverse stops children one at a time, the last started first, each only once
+	// the one before has stopped, as an OTP supervisor does for workers that depend
+	// on each other.
+	Reverse
+)
+
+func (o Order) String() string {
+	if o == Reverse {
+		return "reverse"
+	}
+	return "parallel"
+}
+
+// Budget is how long a component may take to stop, counted from the first stop
+// request, before it is forced: after OTP's shutdown child spec. The zero value is
+// Infinity.
+type Budget struct {
+	d    time.Duration
+	kind budgetKind
+}
+
+type budgetKind uint8
+
+const (
+	infinite budgetKind = iota
+	bounded
+	brutal
+)
+
+var (
+	// Infinity never forces: the stop takes what its steps take.
+	Infinity = Budget{}
+	// Brutal forces at once: the queue is not drained and only Always steps run,
+	// each with the force budget.
+	Brutal = Budget{kind: brutal}
+)
+
+// After returns a budget of d. d must be positive.
+func After(d time.Duration) Budget { return Budget{d: d, kind: bounded} }
+
+// Limit returns the budget's duration, and false for Infinity. Brutal is zero.
+func (b Budget) Limit() (time.Duration, bool) { return b.d, b.kind != infinite }
+
+// String returns "infinity", "brutal" or the duration.
+func (b Budget) String() string {
+	switch b.kind {
+	case brutal:
+		return "brutal"
+	case infinite:
+		return "infinity"
+	default:
+		return b.d.String()
+	}
+}
+
+func (b Budget) valid() error {
+	if b.kind == bounded && b.d <= 0 {
+		return fmt.Errorf("budget %v: must be positive", b.d)
+	}
+	return nil
+}
+
+// ChildrenStep is the name of the built-in step that stops the children.
+const ChildrenStep = "children"
+
+// Children returns the built-in step that stops the component's children gracefully,
+// each with reason ParentStopping, and waits until each has stopped. Place it
+// anywhere in a plan; a plan without it stops the children before its first step,
+// under DeferFlag. A cancellation of the step's ctx stops the waiting (the children
+// go on stopping, and protoactor still waits for them before the actor stops); a
+// force forces the children too.
+func Children(p policy.Policy, timeout time.Duration) lifecycle.Step {
+	return lifecycle.Step{Name: ChildrenStep, Policy: p, Timeout: timeout, Run: runChildren}
+}
+
+// shared is what every mailbox made by one Producer reads.
+type shared struct {
+	Config
+	plan         *lifecycle.Plan
+	withChildren *lifecycle.Plan // the plan with Children first; nil when the plan places it
+}
+
+// ErrConfig matches every error Producer returns for a bad Config.
+var ErrConfig = errors.New("mailbox: invalid config")
+
+// Producer checks cfg and returns a MailboxProducer for actor.WithMailbox.
+func Producer(cfg Config) (actor.MailboxProducer, error) {
+	s, err := newShared(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func() actor.Mailbox { return newMailbox(s) }, nil
+}
+
+func newShared(cfg Config) (*shared, error) {
+	var errs []error
+	if cfg.Capacity < 0 {
+		errs = append(errs, fmt.Errorf("capacity %d is negative", cfg.Capacity))
+	}
+	if cfg.ForceBudget < 0 {
+		errs = append(errs, fmt.Errorf("force budget %v is negative", cfg.ForceBudget))
+	}
+	if err := cfg.Budget.valid(); err != nil {
+		errs = append(errs, err)
+	}
+	s := &shared{Config: cfg, plan: cfg.Plan}
+	if s.plan == nil {
+		s.plan = lifecycle.MustPlan()
+	}
+	placed := false
+	for i, step := range s.plan.Steps() {
+		if step.Name != ChildrenStep {
+			continue
+		}
+		if reflect.ValueOf(step.Run).Pointer() != reflect.ValueOf(runChildren).Pointer() {
+			errs = append(errs, fmt.Errorf("plan step %d %q: the name is reserved for mailbox.Children", i+1, step.Name))
+		}
+		placed = true
+	}
+	if !placed && len(errs) == 0 {
+		p, err := s.plan.Prepend(Children(policy.DeferFlag, 0))
+		if err != nil {
+			// The plan has an outer deadline, and an unbounded step cannot fit it: the
+			// children then stop first, bounded by what the deadline leaves.
+			total, _ := s.plan.Budget()
+			p, err = s.plan.Prepend(Children(policy.DeferFlag, s.plan.Deadline()-total))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("the plan leaves no time under its deadline to stop children first: place mailbox.Children in it: %w", err))
+		}
+		s.withChildren = p
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+	}
+	return s, nil
+}

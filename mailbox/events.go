@@ -1,0 +1,98 @@
+package mailbox
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/quiesce/quiesce/lifecycle"
+)
+
+// Events published on the actor system's EventStream, besides the notices.
+type (
+	// PhaseChanged: an incarnation moved to a new phase.
+	PhaseChanged struct {
+		Actor    *actor.PID
+		From, To lifecycle.Phase
+		Reason   *lifecycle.Reason // why, when the move is to Stopping or Stopped
+	}
+	// StepFinished: a step of a stopping actor has run, or been skipped.
+	StepFinished struct {
+		Actor *actor.PID
+		Step  lifecycle.StepReport
+	}
+	// StepProgress: a running step reported progress.
+	StepProgress struct {
+		Actor    *actor.PID
+		Step     string
+		Progress lifecycle.Progress
+	}
+)
+
+// observer is the mailbox as the lifecycle.Observer of its executions, and the one
+// place that logs and publishes lifecycle events.
+type observer Mailbox
+
+func (o *observer) m() *Mailbox { return (*Mailbox)(o) }
+
+func (o *observer) StepFinished(r lifecycle.StepReport) {
+	m := o.m()
+	level := slog.LevelDebug
+	switch r.Status {
+	case lifecycle.Failed, lifecycle.TimedOut, lifecycle.Forced, lifecycle.Abandoned:
+		level = slog.LevelWarn
+	}
+	if l := m.logger(level); l != nil {
+		l.LogAttrs(context.Background(), level, "quiesce: step "+r.Status.String(),
+			slog.Any("actor", m.self()), slog.String("step", r.Name), slog.String("policy", r.Policy.String()),
+			slog.Duration("took", r.Duration), slog.Int("requests", r.Requests), slog.Any("error", r.Err))
+	}
+	m.publish(&StepFinished{Actor: m.self(), Step: r})
+}
+
+func (o *observer) Progress(step string, p lifecycle.Progress) {
+	m := o.m()
+	m.publish(&StepProgress{Actor: m.self(), Step: step, Progress: p})
+}
+
+// Abandoned is called on a timer's goroutine, while the goroutine that ran the step
+// is stuck in it: a new goroutine takes the mailbox over and goes on with the plan.
+// The stuck one finds the generation changed when (if) the step returns, and leaves.
+func (o *observer) Abandoned(r lifecycle.StepReport) {
+	m := o.m()
+	if l := m.logger(slog.LevelWarn); l != nil {
+		l.LogAttrs(context.Background(), slog.LevelWarn, "quiesce: step abandoned",
+			slog.Any("actor", m.self()), slog.String("step", r.Name), slog.String("goroutine", r.Goroutine))
+	}
+	m.notifyParent(&Abandoned{Child: m.self(), Step: r.Name, Goroutine: r.Goroutine})
+	m.gen.Add(1)
+	m.sys.push(ctlStep, 0)
+	m.sysCount.Add(1)
+	m.dispatcher.Schedule(m.process)
+}
+
+func (o *observer) phaseChanged(from, to lifecycle.Phase, reason *lifecycle.Reason) {
+	m := o.m()
+	if l := m.logger(slog.LevelDebug); l != nil {
+		l.LogAttrs(context.Background(), slog.LevelDebug, "quiesce: phase "+to.String(),
+			slog.Any("actor", m.self()), slog.String("from", from.String()), slog.Any("reason", reason))
+	}
+	m.publish(&PhaseChanged{Actor: m.self(), From: from, To: to, Reason: reason})
+}
+
+func (m *Mailbox) logger(level slog.Level) *slog.Logger {
+	if m.ctx == nil {
+		return nil
+	}
+	if l := m.ctx.Logger(); l != nil && l.Enabled(context.Background(), level) {
+		return l
+	}
+	return nil
+}
+
+func (m *Mailbox) publish(evt any) {
+	if m.ctx != nil {
+		m.ctx.ActorSystem().EventStream.Publish(evt)
+	}
+}

@@ -1,0 +1,261 @@
+package mailbox
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/quiesce/quiesce/lifecycle"
+)
+
+// Mailbox is a protoactor-go mailbox that gives its actor a graceful Stopping phase.
+// Make one per actor with Producer; protoactor calls its methods. The methods of its
+// own (Request, Force, SetBudget, Phase, Ticket) are safe from any goroutine.
+type Mailbox struct {
+	// The message path. Everything here is read on every message.
+	user      queue
+	sys       queue
+	userCount atomic.Int32
+	sysCount  atomic.Int32
+	sched     atomic.Int32 // idle or scheduled
+	paused    atomic.Int32 // suspendedBit | heldBit: user messages wait
+	admission atomic.Int32 // open, holding, refusing, closed
+	gen       atomic.Uint32
+
+	invoker    actor.MessageInvoker
+	dispatcher actor.Dispatcher
+	ctx        actor.Context // the invoker, which protoactor makes an actor.Context
+	cfg        *shared
+	phase      atomic.Pointer[lifecycle.State]
+	seq        uint64 // creation order, for stopping children in reverse start order
+	refused    atomic.Int64
+
+	mu      sync.Mutex
+	stop    atomic.Pointer[stopState] // the stop under way or done; nil while running
+	budget  *Budget                   // set by SetBudget; nil means cfg.Budget
+	failure any                       // the last panic escalated: the cause of a Restart
+}
+
+const (
+	idle int32 = iota
+	scheduled
+)
+
+// Admission says what a posted user message meets.
+const (
+	open     int32 = iota // Starting, Running: queued
+	holding               // a restart's plan: queued for the next incarnation
+	refusing              // stopping: refused, but for notices
+	closed                // stopped: refused
+)
+
+// Bits of paused.
+const (
+	suspendedBit int32 = 1 << iota // protoactor suspended the mailbox after a failure
+	heldBit                        // a restart's plan runs: user messages wait for the new incarnation
+)
+
+var created atomic.Uint64
+
+func newMailbox(s *shared) *Mailbox {
+	m := &Mailbox{cfg: s, seq: created.Add(1)}
+	m.phase.Store(new(lifecycle.State))
+	return m
+}
+
+// Message markers that travel in the queues. Each is a distinct pointer, so that
+// spotting one costs a comparison.
+var (
+	drainEnd   = new(marker) // user queue: where the drain ends
+	poisonPill = new(marker) // user queue: a PoisonPill, intercepted when posted
+)
+
+type marker struct{ _ byte }
+
+// control is a lifecycle message to self, in the system queue.
+type control uint8
+
+const (
+	ctlBegin    control = iota + 1 // build the execution
+	ctlStep                        // run the next step
+	ctlDrainCut                    // a force: stop draining now
+)
+
+// PostUserMessage queues msg, or refuses it when the actor is stopping or the queue is
+// full. protoactor calls it from the sender's goroutine.
+func (m *Mailbox) PostUserMessage(msg any) {
+	switch v := msg.(type) {
+	case actor.MessageBatch:
+		for _, inner := range v.GetMessages() {
+			m.PostUserMessage(inner)
+		}
+	case *actor.MessageEnvelope:
+		switch inner := v.Message.(type) {
+		case actor.MessageBatch:
+			for _, msg := range inner.GetMessages() {
+				m.PostUserMessage(msg)
+			}
+		case *actor.PoisonPill:
+			msg = poisonPill
+		}
+	case *actor.PoisonPill:
+		msg = poisonPill
+	}
+	if m.admission.Load() != open {
+		m.postWhileStopping(msg)
+		return
+	}
+	switch m.user.push(msg, m.cfg.Capacity) {
+	case pushed:
+		m.userCount.Add(1)
+		m.schedule()
+	case full:
+		m.refuse(msg, ErrFull, nil)
+	default:
+		m.postWhileStopping(msg) // the stop ended while we looked
+	}
+}
+
+// PostSystemMessage queues a system message. Stop and Restart never reach the actor
+// as they are: the first begins the plan, each later one is a cancellation request.
+func (m *Mailbox) PostSystemMessage(msg any) {
+	switch v := msg.(type) {
+	case *actor.Stop:
+		m.request(stopKind, nil, nil)
+		return
+	case *actor.Restart:
+		m.request(restartKind, nil, nil)
+		return
+	case *actor.Terminated:
+		if st := m.stop.Load(); st != nil {
+			st.children.childTerminated(v.Who)
+		}
+	}
+	m.pushSys(msg)
+}
+
+func (m *Mailbox) pushSys(msg any) {
+	m.sys.push(msg, 0)
+	m.sysCount.Add(1)
+	m.schedule()
+}
+
+// RegisterHandlers is called by protoactor when it spawns the actor.
+func (m *Mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher actor.Dispatcher) {
+	m.invoker = invoker
+	m.dispatcher = dispatcher
+	m.ctx, _ = invoker.(actor.Context)
+}
+
+// Start is called by protoactor once the actor is registered.
+func (m *Mailbox) Start() {}
+
+// UserMessageCount returns the number of user messages queued.
+func (m *Mailbox) UserMessageCount() int { return int(m.userCount.Load()) }
+
+// Phase returns the phase of the current incarnation.
+func (m *Mailbox) Phase() lifecycle.Phase { return m.phase.Load().Phase() }
+
+// Refused returns how many messages this mailbox has refused in its life.
+func (m *Mailbox) Refused() int64 { return m.refused.Load() }
+
+func (m *Mailbox) schedule() {
+	if m.sched.CompareAndSwap(idle, scheduled) {
+		m.dispatcher.Schedule(m.process)
+	}
+}
+
+// process runs on the dispatcher's goroutine until the queues are empty. A goroutine
+// left behind by an abandoned step finds the generation changed and leaves the
+// mailbox to the goroutine that replaced it.
+func (m *Mailbox) process() {
+	gen := m.gen.Load()
+	for {
+		if !m.run(gen) {
+			return
+		}
+		m.sched.Store(idle)
+		if m.sysCount.Load() == 0 && (m.paused.Load() != 0 || m.userCount.Load() == 0) {
+			return
+		}
+		if !m.sched.CompareAndSwap(idle, scheduled) {
+			return
+		}
+	}
+}
+
+// run handles messages, system ones first, until both queues are empty or user
+// messages are paused. It reports false when this goroutine no longer owns the mailbox.
+func (m *Mailbox) run(gen uint32) (owner bool) {
+	var msg any
+	defer func() {
+		if r := recover(); r != nil {
+			m.failed(r, msg)
+		}
+	}()
+	throughput := m.dispatcher.Throughput()
+	for i := 0; ; i++ {
+		if i > throughput {
+			i = 0
+			runtime.Gosched()
+		}
+		if m.sysCount.Load() > 0 {
+			if msg = m.sys.pop(); msg != nil {
+				m.sysCount.Add(-1)
+				if !m.system(msg, gen) {
+					return false
+				}
+				continue
+			}
+		}
+		if m.paused.Load() != 0 {
+			return true
+		}
+		if msg = m.user.pop(); msg == nil {
+			return true
+		}
+		m.userCount.Add(-1)
+		if m.admission.Load() == open && msg != poisonPill {
+			m.invoker.InvokeUserMessage(msg)
+			continue
+		}
+		m.userWhileStopping(msg)
+	}
+}
+
+// system handles one system message on the actor's goroutine.
+func (m *Mailbox) system(msg any, gen uint32) bool {
+	switch v := msg.(type) {
+	case *actor.SuspendMailbox:
+		m.paused.Or(suspendedBit)
+	case *actor.ResumeMailbox:
+		m.paused.And(^suspendedBit)
+		m.resumed()
+	case *actor.Started:
+		m.invoker.InvokeSystemMessage(v)
+		m.started()
+	case *actor.Terminated:
+		m.invoker.InvokeSystemMessage(v)
+		m.afterTerminated()
+	case control:
+		return m.control(v, gen)
+	default:
+		m.invoker.InvokeSystemMessage(msg)
+	}
+	return true
+}
+
+// failed escalates a panic the way protoactor's own mailbox does, and remembers it as
+// the cause of the Restart that may follow. While the actor stops, a panic in its
+// Receive (a drained message) is escalated too: the plan goes on regardless.
+func (m *Mailbox) failed(reason, msg any) {
+	m.mu.Lock()
+	m.failure = reason
+	m.mu.Unlock()
+	m.invoker.EscalateFailure(reason, msg)
+	if m.stop.Load() != nil {
+		m.pushSys(ctlDrainCut) // a suspended mailbox takes no more messages: end the drain
+	}
+}

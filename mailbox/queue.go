@@ -1,0 +1,84 @@
+package mailbox
+
+import "sync"
+
+// queue is a FIFO for many producers and one consumer: a ring buffer, a power of
+// two long, under a mutex. It allocates only when it grows, so a message costs no
+// allocation in steady state. protoactor-go's own queues are internal; this one is
+// the same idea without the modulo arithmetic.
+type queue struct {
+	mu     sync.Mutex
+	buf    []any
+	head   int  // index of the oldest item
+	n      int  // items queued
+	closed bool // refuses every push
+}
+
+// Results of push.
+const (
+	pushed = iota
+	full
+	shut
+)
+
+const initialQueueSize = 4
+
+// push appends v, unless the queue is closed or, with limit > 0, full.
+func (q *queue) push(v any, limit int) int {
+	q.mu.Lock()
+	switch {
+	case q.closed:
+		q.mu.Unlock()
+		return shut
+	case limit > 0 && q.n >= limit:
+		q.mu.Unlock()
+		return full
+	}
+	if q.n == len(q.buf) {
+		q.grow()
+	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = v
+	q.n++
+	q.mu.Unlock()
+	return pushed
+}
+
+// pop removes and returns the oldest item, or nil when the queue is empty.
+func (q *queue) pop() any {
+	q.mu.Lock()
+	if q.n == 0 {
+		q.mu.Unlock()
+		return nil
+	}
+	v := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+	q.mu.Unlock()
+	return v
+}
+
+// close refuses every later push and returns what was queued, oldest first.
+func (q *queue) close() []any {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	out := make([]any, q.n)
+	for i := range out {
+		out[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+	}
+	q.buf, q.head, q.n = nil, 0, 0
+	return out
+}
+
+func (q *queue) grow() {
+	size := 2 * len(q.buf)
+	if size == 0 {
+		size = initialQueueSize
+	}
+	buf := make([]any, size)
+	for i := 0; i < q.n; i++ {
+		buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+	}
+	q.buf, q.head = buf, 0
+}

@@ -1,0 +1,475 @@
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/quiesce/quiesce/lifecycle"
+)
+
+// Causes of a force, matched with errors.Is (a force's cause also matches lifecycle.ErrForced).
+var (
+	// ErrBudgetExpired: the stop's budget ran out.
+	ErrBudgetExpired = errors.New("mailbox: stop budget expired")
+	// ErrBrutal: the budget is Brutal.
+	ErrBrutal = errors.New("mailbox: brutal budget")
+)
+
+type kind uint8
+
+const (
+	stopKind kind = iota + 1
+	restartKind
+	poisonKind
+)
+
+// stopState is one stop (or restart) of one incarnation, from its first request to
+// its end. Fields marked (mu) are guarded by the mailbox's mu; (actor) fields are
+// touched only on the actor's goroutine.
+type stopState struct {
+	reason *lifecycle.Reason
+	began  time.Time
+	done   chan struct{} // closed when the actor has stopped, or restarted
+
+	kind       kind                 // (mu) a restart becomes a stop if a stop is requested meanwhile
+	exec       *lifecycle.Execution // (mu) built on the actor's goroutine by ctlBegin
+	held       int                  // (mu) requests that came before exec: delivered to it
+	heldCause  error                // (mu)
+	forced     error                // (mu) why the stop was forced, or nil
+	finalizing bool                 // (mu) the plan is over
+	deadline   time.Time            // (mu) when the budget runs out; zero if infinite
+	timer      *time.Timer          // (mu) the budget's timer
+
+	report atomic.Pointer[lifecycle.Report] // set once, when the plan is over
+
+	drained    bool // (actor) the drain is over: steps may run
+	drainCount int  // (actor) messages processed by the drain
+	refusedAt  int64
+
+	children childWatch
+}
+
+// Ticket follows one stop: Done is closed once the actor has stopped (or, for a
+// restart, once the next incarnation is alive), and then Report holds what happened.
+type Ticket struct{ st *stopState }
+
+// Done is closed when the stop is over.
+func (t *Ticket) Done() <-chan struct{} { return t.st.done }
+
+// Report returns the stop's report once the plan is over, and nil before.
+func (t *Ticket) Report() *lifecycle.Report { return t.st.report.Load() }
+
+// Reason returns why the stop began.
+func (t *Ticket) Reason() *lifecycle.Reason { return t.st.reason }
+
+// Request asks the actor to stop for reason (nil reads "stop requested") on behalf of
+// from (nil if nobody in particular). The first request begins the plan; every
+// later one is a cancellation request to the running step, and from, like the
+// parent, hears what became of it. Request never blocks on the actor.
+func (m *Mailbox) Request(reason *lifecycle.Reason, from *actor.PID) *Ticket {
+	return &Ticket{m.request(stopKind, reason, from)}
+}
+
+// Ticket returns the stop under way or done, or nil while the actor runs.
+func (m *Mailbox) Ticket() *Ticket {
+	if st := m.stop.Load(); st != nil {
+		return &Ticket{st}
+	}
+	return nil
+}
+
+func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID) *stopState {
+	if reason == nil {
+		switch k {
+		case restartKind:
+			reason = lifecycle.NewReason(lifecycle.Restarting, m.lastFailure())
+		case poisonKind:
+			reason = lifecycle.NewReason(lifecycle.Poisoned, nil)
+		default:
+			reason = lifecycle.NewReason(lifecycle.Requested, nil)
+		}
+	}
+	m.mu.Lock()
+	st := m.stop.Load()
+	if st == nil {
+		st = m.beginLocked(k, reason)
+		m.mu.Unlock()
+		m.began(st, k)
+		return st
+	}
+	if st.finalizing {
+		m.mu.Unlock()
+		return st // too late to change anything: the plan is over
+	}
+	if k == stopKind && st.kind == restartKind {
+		// No resurrection: a stop during a restart's plan makes it a stop.
+		st.kind = stopKind
+		m.admission.Store(refusing)
+		m.paused.And(^heldBit)
+	}
+	exec := st.exec
+	if exec == nil {
+		st.held++
+		if st.heldCause == nil {
+			st.heldCause = reason
+		}
+	}
+	left := st.budgetLeftLocked()
+	m.mu.Unlock()
+	rc := lifecycle.Receipt{Held: true}
+	if exec != nil {
+		rc = exec.Cancel(reason)
+	}
+	m.noticeRequest(rc, reason, from, left)
+	return st
+}
+
+func (m *Mailbox) lastFailure() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch f := m.failure.(type) {
+	case nil:
+		return nil
+	case error:
+		return f
+	default:
+		return fmt.Errorf("panic: %v", f)
+	}
+}
+
+func (m *Mailbox) beginLocked(k kind, reason *lifecycle.Reason) *stopState {
+	st := &stopState{reason: reason, began: time.Now(), done: make(chan struct{}), kind: k, refusedAt: m.refused.Load()}
+	if k == restartKind {
+		m.admission.Store(holding)
+		m.paused.Or(heldBit)
+	} else {
+		m.admission.Store(refusing)
+	}
+	m.stop.Store(st)
+	m.armBudgetLocked(st)
+	return st
+}
+
+// began follows the first request: it queues the execution's construction, marks
+// where the drain ends, and announces the phase.
+func (m *Mailbox) began(st *stopState, k kind) {
+	from, _ := m.phase.Load().Advance(lifecycle.Stopping)
+	m.pushSys(ctlBegin)
+	if k == stopKind {
+		m.user.push(drainEnd, 0)
+		m.userCount.Add(1)
+		m.schedule()
+	}
+	(*observer)(m).phaseChanged(from, lifecycle.Stopping, st.reason)
+}
+
+// control handles a lifecycle message to self, on the actor's goroutine.
+func (m *Mailbox) control(c control, gen uint32) bool {
+	st := m.stop.Load()
+	switch c {
+	case ctlBegin:
+		m.buildExecution(st)
+	case ctlDrainCut:
+		m.endDrain(st)
+	case ctlStep:
+		_, more := st.exec.RunNext()
+		if m.gen.Load() != gen {
+			return false // the step was abandoned, and another goroutine carries on
+		}
+		if more {
+			m.pushSys(ctlStep)
+		} else {
+			m.finish(st)
+		}
+	}
+	return true
+}
+
+// buildExecution starts the plan's execution, on the actor's goroutine because it
+// must look at the children. The plan itself waits for the drain.
+func (m *Mailbox) buildExecution(st *stopState) {
+	plan := m.cfg.plan
+	if m.cfg.withChildren != nil && m.ctx != nil && len(m.ctx.Children()) > 0 {
+		plan = m.cfg.withChildren
+	}
+	exec := plan.Start(st.reason, lifecycle.Options{
+		Label:       m.label(),
+		ForceBudget: m.cfg.ForceBudget,
+		Context:     context.WithValue(context.Background(), mailboxKey{}, m),
+		Observer:    (*observer)(m),
+	})
+	m.mu.Lock()
+	st.exec = exec
+	held, cause, forced, k := st.held, st.heldCause, st.forced, st.kind
+	m.mu.Unlock()
+	for range held {
+		exec.Cancel(cause)
+	}
+	if forced != nil {
+		exec.Force(forced)
+	}
+	if k != stopKind || m.paused.Load()&suspendedBit != 0 || forced != nil {
+		// Nothing to drain: a restart keeps the queue for the next incarnation, a
+		// failed (suspended) actor does not take more messages, a forced one has no time.
+		st.drained = true
+	}
+	if st.drained {
+		m.pushSys(ctlStep)
+	}
+}
+
+// endDrain ends the drain early; the messages left are refused when the plan is over.
+func (m *Mailbox) endDrain(st *stopState) {
+	if st == nil || st.drained {
+		return
+	}
+	st.drained = true
+	if st.exec != nil {
+		m.pushSys(ctlStep)
+	}
+}
+
+// userWhileStopping handles a user message dequeued while the actor is not running
+// normally: the drain, the end of the drain, a PoisonPill, a late message.
+func (m *Mailbox) userWhileStopping(msg any) {
+	st := m.stop.Load()
+	switch {
+	case msg == poisonPill && st == nil:
+		// Messages queued before the pill have been handled; the stop begins now,
+		// with nothing to drain: everything behind the pill is refused.
+		st = m.request(poisonKind, nil, nil)
+		st.drained = true
+	case msg == poisonPill:
+		m.refuse(&actor.PoisonPill{}, ErrStopping, st.reason)
+	case msg == drainEnd:
+		m.endDrain(st)
+	case st == nil:
+		m.invoker.InvokeUserMessage(msg) // the restart is over: the new incarnation takes it
+	case !st.drained:
+		st.drainCount++
+		m.invoker.InvokeUserMessage(msg)
+	case isNotice(msg):
+		m.invoker.InvokeUserMessage(msg)
+	default:
+		m.refuse(msg, ErrStopping, st.reason)
+	}
+}
+
+// finish follows the last step: refuse what is left, report, and hand the actor to
+// protoactor to stop (or restart) for real.
+func (m *Mailbox) finish(st *stopState) {
+	m.mu.Lock()
+	st.finalizing = true
+	k := st.kind
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+	m.mu.Unlock()
+	if k != restartKind {
+		m.admission.Store(closed)
+		for _, msg := range m.user.close() {
+			m.userCount.Add(-1)
+			switch {
+			case msg == drainEnd:
+			case isNotice(msg):
+				m.invoker.InvokeUserMessage(msg)
+			case msg == poisonPill:
+				m.refuse(&actor.PoisonPill{}, ErrStopping, st.reason)
+			default:
+				m.refuse(msg, ErrStopping, st.reason)
+			}
+		}
+	}
+	rep := st.exec.Report()
+	rep.Actor = m.label()
+	rep.Drained = st.drainCount
+	rep.Refused = int(m.refused.Load() - st.refusedAt)
+	rep.Children = st.children.reports()
+	st.report.Store(rep)
+	m.notifyParent(&Finished{Child: m.self(), Report: rep})
+	if k == restartKind {
+		m.invoker.InvokeSystemMessage(&actor.Restart{})
+		return // the next incarnation's ResumeMailbox ends the restart
+	}
+	m.invoker.InvokeSystemMessage(&actor.Stop{})
+	m.afterTerminated()
+}
+
+// afterTerminated checks, once the plan is over, whether protoactor has finished
+// stopping the actor: it waits for the last child before it does.
+func (m *Mailbox) afterTerminated() {
+	st := m.stop.Load()
+	if st == nil || m.admission.Load() != closed || len(m.ctx.Children()) > 0 {
+		return
+	}
+	select {
+	case <-st.done:
+		return
+	default:
+	}
+	from, _ := m.phase.Load().Advance(lifecycle.Stopped)
+	close(st.done)
+	(*observer)(m).phaseChanged(from, lifecycle.Stopped, st.reason)
+}
+
+// resumed sees the ResumeMailbox that protoactor sends when a new incarnation is
+// alive: a restart is over.
+func (m *Mailbox) resumed() {
+	st := m.stop.Load()
+	m.mu.Lock()
+	if st == nil || !st.finalizing || st.kind != restartKind {
+		m.mu.Unlock()
+		return
+	}
+	m.stop.Store(nil)
+	m.mu.Unlock()
+	old := m.phase.Load()
+	from, _ := old.Advance(lifecycle.Stopped)
+	(*observer)(m).phaseChanged(from, lifecycle.Stopped, st.reason)
+	close(st.done)
+	m.phase.Store(new(lifecycle.State))
+	m.admission.Store(open)
+	m.paused.And(^heldBit)
+	m.started()
+}
+
+// started runs the start hook of a new incarnation, on the actor's goroutine.
+func (m *Mailbox) started() {
+	if m.stop.Load() != nil {
+		return // a stop came before the start: the component never runs
+	}
+	if m.cfg.Start != nil {
+		if err := m.runStart(); err != nil {
+			m.request(stopKind, lifecycle.NewReason(lifecycle.StartFailed, err), nil)
+			return
+		}
+	}
+	if from, ok := m.phase.Load().Advance(lifecycle.Running); ok {
+		(*observer)(m).phaseChanged(from, lifecycle.Running, nil)
+	}
+}
+
+func (m *Mailbox) runStart() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("start hook panicked: %v", r)
+		}
+	}()
+	return m.cfg.Start(m.ctx)
+}
+
+// Force forces the stop under way, or begins one and forces it: the running step's
+// own ctx is cancelled with a cause that wraps lifecycle.ErrForced and cause, only
+// Always steps run from now on, and the children still stopping are forced too.
+func (m *Mailbox) Force(cause error) *Ticket {
+	if cause == nil {
+		cause = lifecycle.ErrForced
+	}
+	m.mu.Lock()
+	st := m.stop.Load()
+	if st == nil {
+		st = m.beginLocked(stopKind, lifecycle.NewReason(lifecycle.Requested, cause))
+		m.mu.Unlock()
+		m.began(st, stopKind)
+		m.mu.Lock()
+	}
+	if st.finalizing || st.forced != nil {
+		m.mu.Unlock()
+		return &Ticket{st}
+	}
+	st.forced = cause
+	exec := st.exec
+	m.mu.Unlock()
+	if exec != nil {
+		exec.Force(cause)
+	}
+	m.pushSys(ctlDrainCut)
+	st.children.force(m, cause)
+	n := &Forced{Child: m.self(), Cause: cause}
+	if exec != nil {
+		n.Step, _, _, _ = exec.Running()
+	}
+	m.notifyParent(n)
+	return &Ticket{st}
+}
+
+// SetBudget sets this actor's stop budget, overriding its props': a parent does this
+// per child. A stop under way measures the new budget from its first request.
+func (m *Mailbox) SetBudget(b Budget) error {
+	if err := b.valid(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.budget = &b
+	if st := m.stop.Load(); st != nil && !st.finalizing {
+		m.armBudgetLocked(st)
+	}
+	return nil
+}
+
+// armBudgetLocked (re)starts the budget's timer of st, from its first request.
+func (m *Mailbox) armBudgetLocked(st *stopState) {
+	b := m.cfg.Budget
+	if m.budget != nil {
+		b = *m.budget
+	}
+	if st.timer != nil {
+		st.timer.Stop()
+		st.timer = nil
+	}
+	d, limited := b.Limit()
+	if !limited {
+		st.deadline = time.Time{}
+		return
+	}
+	st.deadline = st.began.Add(d)
+	cause := ErrBudgetExpired
+	if b.kind == brutal {
+		cause = ErrBrutal
+	}
+	st.timer = time.AfterFunc(time.Until(st.deadline), func() { m.Force(cause) })
+}
+
+// budgetLeftLocked returns the time left before the budget forces the stop, or
+// Unlimited.
+func (st *stopState) budgetLeftLocked() time.Duration {
+	if st.deadline.IsZero() {
+		return Unlimited
+	}
+	return max(time.Until(st.deadline), 0)
+}
+
+// Unlimited is the BudgetLeft of a notice when the budget is Infinity.
+const Unlimited time.Duration = 1<<63 - 1
+
+type mailboxKey struct{}
+
+// ActorContext returns the protoactor context of the actor whose step runs with ctx,
+// or nil. A step runs while the actor's goroutine waits for it, so the step may use
+// it, as Receive would, until it returns.
+func ActorContext(ctx context.Context) actor.Context {
+	if m, _ := ctx.Value(mailboxKey{}).(*Mailbox); m != nil {
+		return m.ctx
+	}
+	return nil
+}
+
+func (m *Mailbox) self() *actor.PID {
+	if m.ctx == nil {
+		return nil
+	}
+	return m.ctx.Self()
+}
+
+func (m *Mailbox) label() string {
+	if pid := m.self(); pid != nil {
+		return pid.Id
+	}
+	return ""
+}
