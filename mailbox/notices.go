@@ -113,4 +113,3 @@ func sendToActor(sys *actor.ActorSystem, pid *actor.PID, n Notice) {
 		}
 	}
 }
-
