@@ -1,0 +1,102 @@
+package policy_test
+
+// The name row: a deferred op's goroutine carries the pprof label op=name, so it
+// shows in goroutine profiles; nothing else is labelled.
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quiesce/quiesce/policy"
+)
+
+func TestDeferredOpsGoroutineIsLabelledWithItsName(t *testing.T) {
+	for _, p := range deferred {
+		for _, tc := range []struct{ name, label string }{
+			{"transport-disconnect", "transport-disconnect"},
+			{"", "unknown"},
+		} {
+			t.Run(fmt.Sprintf("%v/%q", p, tc.name), func(t *testing.T) {
+				started, release := make(chan struct{}), make(chan struct{})
+				res := start(context.Background(), p, tc.name, func(context.Context) (int, error) {
+					park(started, release)
+					return 0, nil
+				})
+				<-started
+				op := goroutineRecord(t, "policy_test.park")
+				assert.Contains(t, op, "# labels: {"+opLabel(tc.label)+"}")
+				caller := goroutineRecord(t, "policy.runDeferred")
+				assert.NotContains(t, caller, "# labels", "the caller's goroutine is not labelled")
+				close(release)
+				require.NoError(t, (<-res).err)
+			})
+		}
+	}
+}
+
+func TestPlainLabelsNothing(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	res := start(context.Background(), policy.Plain, "fetch", func(context.Context) (int, error) {
+		park(started, release)
+		return 0, nil
+	})
+	<-started
+	assert.NotContains(t, goroutineRecord(t, "policy_test.park"), "# labels", "Plain starts no goroutine to label")
+	close(release)
+	require.NoError(t, (<-res).err)
+}
+
+func TestNameIsUsedInErrors(t *testing.T) {
+	for _, p := range policies {
+		t.Run(p.String(), func(t *testing.T) {
+			_, err := policy.Run(context.Background(), p, "transport-cleanup", func(context.Context) (int, error) {
+				return 0, context.Canceled
+			})
+			var ce *policy.CancelError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, "transport-cleanup", ce.Op)
+			assert.Contains(t, err.Error(), `"transport-cleanup"`)
+
+			_, err = policy.Run(context.Background(), p, "", func(context.Context) (int, error) {
+				return 0, context.Canceled
+			})
+			assert.Contains(t, err.Error(), `"unknown"`, "an empty name reads unknown")
+		})
+	}
+}
+
+// TestNamesPastTheLabelCacheAreLabelledToo: the package caches label sets for the
+// first names it sees; a name beyond the cache must still be labelled right.
+func TestNamesPastTheLabelCacheAreLabelledToo(t *testing.T) {
+	const names = 1100 // more than the cache holds
+	for i := range names {
+		_, err := policy.Run(context.Background(), policy.DeferFlag, fmt.Sprintf("op-%d", i), func(context.Context) (int, error) {
+			return 0, nil
+		})
+		require.NoError(t, err)
+	}
+	for _, name := range []string{"op-0", fmt.Sprintf("op-%d", names-1), "a-name-never-seen"} {
+		started, release := make(chan struct{}), make(chan struct{})
+		res := start(context.Background(), policy.DeferFlag, name, func(context.Context) (int, error) {
+			park(started, release)
+			return 0, nil
+		})
+		<-started
+		assert.Contains(t, goroutineRecord(t, "policy_test.park"), "# labels: {"+opLabel(name)+"}")
+		close(release)
+		require.NoError(t, (<-res).err)
+	}
+}
+
+// park signals started, then blocks until release, in a named frame the tests find
+// in goroutine profiles.
+//
+//go:noinline
+func park(started chan<- struct{}, release <-chan struct{}) {
+	close(started)
+	<-release
+}
