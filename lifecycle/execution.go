@@ -114,7 +114,8 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 		base = context.Background()
 	}
 	e := &Execution{plan: p, reason: reason, opts: opts}
-	e.base = context.WithValue(base, execKey{}, e)
+	// Values only: a stop is cancelled through Cancel and Force, which count and classify.
+	e.base = context.WithValue(context.WithoutCancel(base), execKey{}, e)
 	e.report = Report{Reason: reason, Start: time.Now(), Steps: make([]StepReport, len(p.steps))}
 	for i, s := range p.steps {
 		e.report.Steps[i] = StepReport{Name: s.Name, Policy: s.Policy}
@@ -288,6 +289,10 @@ func (e *Execution) run(c *running) StepReport {
 	r.Status, r.Err = e.statusLocked(c, err)
 	if r.Reraised = r.Status == Completed && err != nil; r.Reraised {
 		e.reraised, r.Err = err, nil
+	} else if s.Policy == policy.DeferReraise && c.deferred > 0 && !c.forced {
+		// It failed or timed out, so policy.Run had nothing to re-raise, but the
+		// request it deferred still stands: the rest of the plan is skipped all the same.
+		r.Reraised, e.reraised = true, context.Cause(c)
 	}
 	rep := *r
 	e.mu.Unlock()
@@ -410,8 +415,7 @@ func (e *Execution) Force(cause error) bool {
 		if c.abort != nil {
 			c.abort(fc)
 		} else {
-			c.interrupted = false
-			c.cancel(fc)
+			c.cancel(fc) // a no-op if a request cancelled it first: the step stays Interrupted
 		}
 		c.armAbandonLocked(e.opts.ForceBudget)
 	}

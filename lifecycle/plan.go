@@ -166,7 +166,7 @@ func (p *Plan) String() string {
 			durationOr(s.Timeout, "none"), durationOr(s.Grace, "none"), alwaysString(s.Always))
 	}
 	_ = tw.Flush()
-	return b.String()
+	return trimPadding(b.String())
 }
 
 func budgetString(total time.Duration, bounded bool) string {

@@ -146,7 +146,8 @@ func (r *Report) write(w io.Writer, detail bool, indent string) {
 	if len(facts) > 0 {
 		fmt.Fprintf(w, "%s  %s\n", indent, strings.Join(facts, "; "))
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var table strings.Builder
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	for i, s := range r.Steps {
 		took, at := "", ""
 		if !s.Start.IsZero() {
@@ -170,6 +171,7 @@ func (r *Report) write(w io.Writer, detail bool, indent string) {
 		fmt.Fprintf(tw, "%s  %d.\t%s\t%s\t%s\t%s\t%s\n", indent, i+1, s.Name, s.Policy, s.Status, took, note)
 	}
 	_ = tw.Flush()
+	_, _ = io.WriteString(w, trimPadding(table.String()))
 	if detail {
 		for _, c := range r.Children {
 			c.write(w, true, indent+"    ")
@@ -188,3 +190,12 @@ func plural(n int, word string) string {
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
+
+// trimPadding drops the spaces tabwriter pads a line with when its last cells are empty.
+func trimPadding(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,184 @@
+package lifecycle_test
+
+import (
+	"bytes"
+	"context"
+	"runtime/pprof"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quiesce/quiesce/lifecycle"
+	"github.com/quiesce/quiesce/policy"
+)
+
+// stuck is a step body that ignores its ctx and returns only when release is closed.
+func stuck(release <-chan struct{}) func(context.Context) error {
+	return func(context.Context) error {
+		<-release
+		return nil
+	}
+}
+
+// result is what a RunNext in another goroutine returned.
+type result struct {
+	r    lifecycle.StepReport
+	more bool
+}
+
+// runNextIn calls RunNext in a new goroutine and hands back what it returned.
+func runNextIn(e *lifecycle.Execution) <-chan result {
+	ch := make(chan result, 1)
+	go func() {
+		r, more := e.RunNext()
+		ch <- result{r, more}
+	}()
+	return ch
+}
+
+// goroutineProfile returns the goroutine profile with labels.
+func goroutineProfile(t *testing.T) string {
+	var b bytes.Buffer
+	require.NoError(t, pprof.Lookup("goroutine").WriteTo(&b, 1))
+	return b.String()
+}
+
+// TestAForcedStepThatIgnoresItsCtxIsAbandoned forces a step that never looks at its
+// ctx. After the force budget it is abandoned; the owner carries on from another
+// goroutine; when the step finally returns it changes nothing.
+func TestAForcedStepThatIgnoresItsCtxIsAbandoned(t *testing.T) {
+	for _, p := range policies {
+		t.Run(p.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				obs := &recorder{}
+				release := make(chan struct{})
+				e := mustPlan(t,
+					step("stuck", p, stuck(release)),
+					step("close", policy.Plain, ok),
+					always("flush", policy.DeferFlag, ok),
+				).Start(reason, lifecycle.Options{Label: "cache", ForceBudget: forceBudget, Observer: obs})
+
+				first := runNextIn(e)
+				time.Sleep(2 * time.Second)
+				require.True(t, e.Force(errDeadline))
+
+				time.Sleep(forceBudget - time.Nanosecond)
+				synctest.Wait()
+				assert.Empty(t, obs.abandonedCopy(), "not abandoned before the force budget")
+				assert.Equal(t, lifecycle.Pending, e.Report().Steps[0].Status)
+				_, _, _, running := e.Running()
+				assert.True(t, running)
+
+				time.Sleep(time.Nanosecond)
+				synctest.Wait()
+				heard := obs.abandonedCopy()
+				require.Len(t, heard, 1, "the Observer hears of the abandonment")
+				ab := heard[0]
+				assert.Equal(t, "stuck", ab.Name)
+				assert.Equal(t, lifecycle.Abandoned, ab.Status)
+				assert.ErrorIs(t, ab.Err, lifecycle.ErrAbandoned)
+				assert.Equal(t, "op=cache/stuck", ab.Goroutine)
+				assert.Equal(t, 2*time.Second+forceBudget, ab.Duration)
+				assert.Equal(t, ab, e.Report().Steps[0], "the report says what the Observer heard")
+				assert.Contains(t, goroutineProfile(t), `"op":"cache/stuck"`, "the label finds the stuck goroutine")
+				_, _, _, running = e.Running()
+				assert.False(t, running, "an abandoned step no longer counts as running")
+				select {
+				case <-first:
+					t.Fatal("the first RunNext cannot return while its step is stuck")
+				default:
+				}
+
+				// The owner carries on from another goroutine.
+				reps := runAll(e)
+				assert.Equal(t, []string{"flush"}, reportNames(reps))
+				assert.Equal(t, lifecycle.Completed, reps[0].Status)
+				assert.True(t, e.Finished())
+				before := e.Report()
+				assert.Equal(t, lifecycle.Skipped, before.Steps[1].Status)
+				assert.ErrorIs(t, before.Steps[1].Err, errDeadline)
+				assert.Equal(t, lifecycle.SomeAbandoned, before.Verdict())
+				assert.ErrorIs(t, before.Forced, errDeadline)
+
+				// The stuck step returns at last.
+				time.Sleep(time.Minute)
+				close(release)
+				late := <-first
+				assert.True(t, late.more)
+				assert.Equal(t, ab, late.r, "the late RunNext returns the Abandoned report")
+				assert.Equal(t, before, e.Report(), "and overwrites nothing")
+				assert.Len(t, obs.abandonedCopy(), 1)
+				assert.NotContains(t, obs.finishedNames(), "stuck", "StepFinished never hears of an abandoned step")
+				assert.Equal(t, []string{"close", "flush"}, obs.finishedNames())
+			})
+		})
+	}
+}
+
+// TestAnAlwaysStepUnderForceIsAbandonedAfterTwiceTheBudget: its Timeout is the
+// force budget, and it has one more to return once that has run out.
+func TestAnAlwaysStepUnderForceIsAbandonedAfterTwiceTheBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		obs := &recorder{}
+		release := make(chan struct{})
+		e := mustPlan(t, always("flush", policy.Plain, stuck(release))).
+			Start(reason, lifecycle.Options{ForceBudget: forceBudget, Observer: obs})
+		require.True(t, e.Force(nil))
+		first := runNextIn(e)
+
+		time.Sleep(2*forceBudget - time.Nanosecond)
+		synctest.Wait()
+		assert.Empty(t, obs.abandonedCopy())
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		require.Len(t, obs.abandonedCopy(), 1)
+		ab := e.Report().Steps[0]
+		assert.Equal(t, lifecycle.Abandoned, ab.Status)
+		assert.Equal(t, 2*forceBudget, ab.Duration)
+		assert.Equal(t, "op=flush", ab.Goroutine, "without a Label the step's name alone")
+
+		close(release)
+		assert.Equal(t, ab, (<-first).r)
+		_, more := e.RunNext()
+		assert.False(t, more)
+	})
+}
+
+// TestALongStepWithoutAForceIsNeverAbandoned: only a force arms abandonment.
+func TestALongStepWithoutAForceIsNeverAbandoned(t *testing.T) {
+	for _, p := range policies {
+		t.Run(p.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				obs := &recorder{}
+				e := mustPlan(t, step("slow", p, sleepFor(100*forceBudget))).
+					Start(reason, lifecycle.Options{ForceBudget: forceBudget, Observer: obs})
+				reps := runAll(e)
+				assert.Equal(t, lifecycle.Completed, reps[0].Status)
+				assert.Equal(t, 100*forceBudget, reps[0].Duration)
+				assert.Empty(t, obs.abandonedCopy())
+				assert.Equal(t, lifecycle.AllCompleted, e.Report().Verdict())
+			})
+		})
+	}
+}
+
+func TestDefaultForceBudgetAppliesWhenOptionsLeaveItZero(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		e := mustPlan(t, step("stuck", policy.DeferFlag, stuck(release))).Start(reason, lifecycle.Options{})
+		first := runNextIn(e)
+		synctest.Wait() // the step is running
+		e.Force(nil)
+		time.Sleep(lifecycle.DefaultForceBudget - time.Nanosecond)
+		synctest.Wait()
+		assert.Equal(t, lifecycle.Pending, e.Report().Steps[0].Status)
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		assert.Equal(t, lifecycle.Abandoned, e.Report().Steps[0].Status)
+		close(release)
+		<-first
+	})
+}

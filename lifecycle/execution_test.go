@@ -1,0 +1,258 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quiesce/quiesce/lifecycle"
+	"github.com/quiesce/quiesce/policy"
+)
+
+func TestStepsRunInOrderEachExactlyOnce(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		log []string
+	)
+	logged := func(name string) func(context.Context) error {
+		return func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			log = append(log, name)
+			return nil
+		}
+	}
+	p := mustPlan(t,
+		step("drain", policy.DeferFlag, logged("drain")),
+		step("disconnect", policy.Plain, logged("disconnect")),
+		step("close", policy.DeferReraise, logged("close")),
+		always("flush", policy.Plain, logged("flush")),
+	)
+	e := p.Start(reason, lifecycle.Options{})
+	assert.Empty(t, log, "Start runs nothing")
+	assert.False(t, e.Finished())
+
+	reps := runAll(e)
+	assert.Equal(t, []string{"drain", "disconnect", "close", "flush"}, log)
+	assert.Equal(t, []string{"drain", "disconnect", "close", "flush"}, reportNames(reps))
+	for _, r := range reps {
+		assert.Equal(t, lifecycle.Completed, r.Status, r.Name)
+	}
+	assert.True(t, e.Finished())
+
+	r, more := e.RunNext()
+	assert.False(t, more, "a finished execution has nothing more to run")
+	assert.Zero(t, r)
+	assert.Len(t, log, 4, "no step runs twice")
+}
+
+func TestEmptyPlanFinishesAtOnce(t *testing.T) {
+	e := mustPlan(t).Start(reason, lifecycle.Options{})
+	_, more := e.RunNext()
+	assert.False(t, more)
+	assert.True(t, e.Finished())
+	assert.Empty(t, e.Report().Steps)
+	assert.Equal(t, lifecycle.AllCompleted, e.Report().Verdict())
+}
+
+func TestAFailingStepIsRecordedAndTheNextStepStillRuns(t *testing.T) {
+	panicking := func(v any) func(context.Context) error {
+		return func(context.Context) error { panic(v) }
+	}
+	timed := func(p policy.Policy) lifecycle.Step {
+		return lifecycle.Step{Name: "work", Policy: p, Timeout: time.Second, Run: waitCtx}
+	}
+	type check func(t *testing.T, r lifecycle.StepReport)
+	failedWith := func(target error) check {
+		return func(t *testing.T, r lifecycle.StepReport) {
+			assert.Equal(t, lifecycle.Failed, r.Status)
+			assert.ErrorIs(t, r.Err, target)
+			var pe *policy.PanicError
+			assert.False(t, errors.As(r.Err, &pe), "an error is not a panic")
+		}
+	}
+	panickedWith := func(value any) check {
+		return func(t *testing.T, r lifecycle.StepReport) {
+			assert.Equal(t, lifecycle.Failed, r.Status)
+			var pe *policy.PanicError
+			require.ErrorAs(t, r.Err, &pe)
+			assert.Equal(t, value, pe.Value)
+			assert.Equal(t, "svc/work", pe.Op, "the panic names the labelled step")
+			assert.NotEmpty(t, pe.Stack)
+		}
+	}
+	timedOut := func(t *testing.T, r lifecycle.StepReport) {
+		assert.Equal(t, lifecycle.TimedOut, r.Status)
+		assert.ErrorIs(t, r.Err, policy.ErrTimeout)
+		assert.ErrorIs(t, r.Err, context.DeadlineExceeded)
+		assert.NotErrorIs(t, r.Err, policy.ErrCallerCanceled, "a timeout is the step's own, not a request")
+		assert.Equal(t, time.Second, r.Duration)
+	}
+	for _, tc := range []struct {
+		name  string
+		step  lifecycle.Step
+		check check
+	}{
+		{"an error under plain is a failure", step("work", policy.Plain, fail), failedWith(errStep)},
+		{"an error under defer-flag is a failure", step("work", policy.DeferFlag, fail), failedWith(errStep)},
+		{"an error under defer-reraise is a failure", step("work", policy.DeferReraise, fail), failedWith(errStep)},
+		{"a panic under plain is a failure", step("work", policy.Plain, panicking("boom")), panickedWith("boom")},
+		{"a panic under defer-flag is a failure", step("work", policy.DeferFlag, panicking("boom")), panickedWith("boom")},
+		{"a panic under defer-reraise is a failure", step("work", policy.DeferReraise, panicking(42)), panickedWith(42)},
+		{"a panic with an error unwraps to it", step("work", policy.DeferFlag, panicking(errStep)), panickedWith(errStep)},
+		{"its own Timeout under plain is a time-out", timed(policy.Plain), timedOut},
+		{"its own Timeout under defer-flag is a time-out", timed(policy.DeferFlag), timedOut},
+		{"its own Timeout under defer-reraise is a time-out", timed(policy.DeferReraise), timedOut},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var nextRan bool
+				p := mustPlan(t, tc.step, step("next", policy.Plain, func(context.Context) error { nextRan = true; return nil }))
+				e := p.Start(reason, lifecycle.Options{Label: "svc"})
+				var reps []lifecycle.StepReport
+				require.NotPanics(t, func() { reps = runAll(e) }, "no panic escapes RunNext")
+				require.Len(t, reps, 2)
+				tc.check(t, reps[0])
+				assert.Equal(t, reps[0], e.Report().Steps[0], "RunNext returns what the report holds")
+				assert.True(t, nextRan, "the next step still runs")
+				assert.Equal(t, lifecycle.Completed, reps[1].Status)
+				assert.False(t, reps[0].Reraised)
+				assert.Equal(t, lifecycle.AllCompleted, e.Report().Verdict(), "a failure is not an escalation")
+			})
+		})
+	}
+}
+
+func TestAStepThatCompletesIsNotAFailure(t *testing.T) {
+	for _, p := range policies {
+		t.Run(p.String(), func(t *testing.T) {
+			e := mustPlan(t, step("work", p, ok)).Start(reason, lifecycle.Options{})
+			reps := runAll(e)
+			require.Len(t, reps, 1)
+			assert.Equal(t, lifecycle.Completed, reps[0].Status)
+			assert.NoError(t, reps[0].Err)
+			assert.Zero(t, reps[0].Requests)
+			assert.Empty(t, e.Report().Failed())
+		})
+	}
+}
+
+func TestObserverHearsEachStepOnceIncludingSkippedOnes(t *testing.T) {
+	obs := &recorder{}
+	var e *lifecycle.Execution
+	reraise := func(ctx context.Context) error {
+		e.Cancel(errSecondStop) // a request while the step runs
+		return nil
+	}
+	p := mustPlan(t,
+		step("drain", policy.DeferReraise, reraise),
+		step("disconnect", policy.Plain, ok),
+		always("flush", policy.Plain, ok),
+		step("close", policy.DeferFlag, ok),
+		always("log", policy.DeferFlag, fail),
+	)
+	e = p.Start(reason, lifecycle.Options{Observer: obs})
+	reps := runAll(e)
+
+	assert.Equal(t, []string{"drain", "flush", "log"}, reportNames(reps), "RunNext returns only the steps it ran")
+	assert.Equal(t, []string{"drain", "disconnect", "flush", "close", "log"}, obs.finishedNames())
+	rep := e.Report()
+	for i, heard := range obs.finished {
+		assert.Equal(t, rep.Steps[i], heard, "the observer hears what the report keeps")
+	}
+	assert.Equal(t, map[string]lifecycle.Status{
+		"drain": lifecycle.Completed, "disconnect": lifecycle.Skipped, "flush": lifecycle.Completed,
+		"close": lifecycle.Skipped, "log": lifecycle.Failed,
+	}, statuses(rep))
+	assert.Empty(t, obs.abandonedCopy())
+}
+
+func TestRunningNamesTheStepThatRunsNow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		e := mustPlan(t, step("drain", policy.DeferFlag, func(context.Context) error { <-release; return nil })).
+			Start(reason, lifecycle.Options{})
+		_, _, _, running := e.Running()
+		assert.False(t, running, "nothing runs before RunNext")
+
+		done := make(chan struct{})
+		go func() { defer close(done); runAll(e) }()
+		time.Sleep(1500 * time.Millisecond)
+		name, p, elapsed, running := e.Running()
+		assert.True(t, running)
+		assert.Equal(t, "drain", name)
+		assert.Equal(t, policy.DeferFlag, p)
+		assert.Equal(t, 1500*time.Millisecond, elapsed)
+
+		close(release)
+		<-done
+		_, _, _, running = e.Running()
+		assert.False(t, running, "nothing runs once the plan is over")
+	})
+}
+
+// TestExecutionIsSafeForConcurrentUse races requests, forces and readers against the
+// steps; run with -race.
+func TestExecutionIsSafeForConcurrentUse(t *testing.T) {
+	const steps, callers = 8, 4
+	var list []lifecycle.Step
+	for i := range steps {
+		s := step(fmt.Sprintf("s%d", i), policies[i%3], func(ctx context.Context) error {
+			lifecycle.ReportProgress(ctx, "working", i, steps)
+			return nil
+		})
+		s.Always = i%2 == 0
+		list = append(list, s)
+	}
+	e := mustPlan(t, list...).Start(reason, lifecycle.Options{Observer: &recorder{}})
+
+	var (
+		start = make(chan struct{})
+		wg    sync.WaitGroup
+	)
+	for i := range callers {
+		wg.Go(func() {
+			<-start
+			for j := range 50 {
+				e.Cancel(errSecondStop)
+				if i == 0 && j == 25 {
+					e.Force(errDeadline)
+				}
+				_ = e.Report().String()
+				e.Running()
+				e.Forced()
+				e.Finished()
+			}
+		})
+	}
+	close(start)
+	reps := runAll(e)
+	wg.Wait()
+
+	rep := e.Report()
+	assert.Equal(t, callers*50, rep.Requests, "every request is counted once")
+	ran := 0
+	for _, s := range rep.Steps {
+		assert.NotEqual(t, lifecycle.Pending, s.Status, "%s ended somehow", s.Name)
+		assert.NotEqual(t, lifecycle.Abandoned, s.Status, "%s returned at once", s.Name)
+		if s.Status != lifecycle.Skipped {
+			ran++
+		}
+	}
+	assert.Equal(t, len(reps), ran, "RunNext returned each step that ran, once")
+}
+
+func reportNames(reps []lifecycle.StepReport) []string {
+	var out []string
+	for _, r := range reps {
+		out = append(out, r.Name)
+	}
+	return out
+}
