@@ -193,6 +193,7 @@ func (m *Mailbox) run(gen uint32) (owner bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			m.failed(r, msg)
+			owner = m.gen.Load() == gen // still ours: let process go on
 		}
 	}()
 	throughput := m.dispatcher.Throughput()
