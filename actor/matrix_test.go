@@ -27,9 +27,12 @@ type interruption struct {
 
 var interruptions = []interruption{
 	{
-		name:  "a second stop",
-		send:  func(sys *actor.ActorSystem, pid *actor.PID) { sys.Root.Stop(pid) },
-		cause: func(err error) bool { r := new(lifecycle.Reason); return errors.As(err, &r) && r.Kind == lifecycle.Requested },
+		name: "a second stop",
+		send: func(sys *actor.ActorSystem, pid *actor.PID) { sys.Root.Stop(pid) },
+		cause: func(err error) bool {
+			r := new(lifecycle.Reason)
+			return errors.As(err, &r) && r.Kind == lifecycle.Requested
+		},
 	},
 	{
 		name: "a Restart directive",
@@ -37,7 +40,10 @@ var interruptions = []interruption{
 			p, _ := sys.ProcessRegistry.Get(pid)
 			p.SendSystemMessage(pid, &actor.Restart{}) // what a supervisor's RestartChildren does
 		},
-		cause: func(err error) bool { r := new(lifecycle.Reason); return errors.As(err, &r) && r.Kind == lifecycle.Restarting },
+		cause: func(err error) bool {
+			r := new(lifecycle.Reason)
+			return errors.As(err, &r) && r.Kind == lifecycle.Restarting
+		},
 	},
 	{
 		name:  "a force",
