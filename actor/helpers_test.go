@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/require"
@@ -18,11 +19,16 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// newSystem returns an actor system that logs nowhere.
+// newSystem returns an actor system that logs nowhere. Its dead-letter log throttle
+// (a protoactor goroutine that sleeps one interval after each logged dead letter)
+// sleeps a millisecond, so that goleak finds it gone.
 func newSystem() *actor.ActorSystem {
-	return actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
-	}))
+	return actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+			return slog.New(slog.NewTextHandler(io.Discard, nil))
+		}),
+		actor.WithDeadLetterThrottleInterval(time.Millisecond),
+	)
 }
 
 // trail records what happened, in order, from any goroutine.
