@@ -49,7 +49,8 @@ func (o Origin) String() string {
 //
 // It satisfies errors.Is with context.Canceled or context.DeadlineExceeded (whichever
 // the cancelled context reported), with [ErrCallerCanceled] or [ErrCoreCanceled] (by
-// Origin), and with Cause and everything Cause wraps.
+// Origin), and with Cause and everything Cause wraps; those four errors answer for
+// this error alone, not for another cancellation inside its Cause.
 type CancelError struct {
 	Op       string // the name given to Run
 	Origin   Origin
@@ -83,8 +84,34 @@ func (e *CancelError) Is(target error) bool {
 	return false
 }
 
-// Unwrap returns the Cause.
-func (e *CancelError) Unwrap() error { return e.Cause }
+// Unwrap returns the Cause, seen through a view that errors.Is and errors.As search
+// as they would the Cause itself, except that it never matches [ErrCallerCanceled],
+// [ErrCoreCanceled], context.Canceled or context.DeadlineExceeded. Those answer for
+// this error alone (its Origin, its context's error): an op that returns a nested
+// Run's caller cancellation, or a caller whose cause is itself a *CancelError, must
+// not make one error read as both "I was cancelled" and "what I waited for was
+// cancelled".
+func (e *CancelError) Unwrap() error {
+	if e.Cause == nil {
+		return nil
+	}
+	return causeView{e.Cause}
+}
+
+// causeView is a CancelError's Cause with the classifying errors hidden.
+type causeView struct{ err error }
+
+func (v causeView) Error() string { return v.err.Error() }
+
+func (v causeView) Is(target error) bool {
+	switch target {
+	case ErrCallerCanceled, ErrCoreCanceled, context.Canceled, context.DeadlineExceeded:
+		return false
+	}
+	return errors.Is(v.err, target)
+}
+
+func (v causeView) As(target any) bool { return errors.As(v.err, target) }
 
 // PanicError is what a deferred policy panics with, in the caller's goroutine, when
 // op panicked in its own.

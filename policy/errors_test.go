@@ -129,10 +129,48 @@ func TestCancelErrorIsMatrix(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ce := assertCancel(t, tc.err, tc.origin, tc.ctxErr)
 			assert.ErrorIs(t, ce, tc.cause)
-			assert.True(t, tc.cause == errors.Unwrap(ce), "Unwrap reaches the Cause")
+			assert.Equal(t, tc.cause.Error(), errors.Unwrap(ce).Error(), "Unwrap reaches the Cause")
 			assert.NotErrorIs(t, ce, errOp, "and nothing else")
 			assert.Contains(t, ce.Error(), `"op"`)
 			assert.Contains(t, ce.Error(), tc.cause.Error())
+		})
+	}
+}
+
+// TestOriginSentinelsAnswerForThisErrorOnly: a cancellation inside the Cause (a
+// nested Run's, or a caller's cause that was itself a *CancelError) must not make
+// one error read as both "I was cancelled" and "what I waited for was cancelled".
+func TestOriginSentinelsAnswerForThisErrorOnly(t *testing.T) {
+	t.Run("op returns a nested Run's caller cancellation", func(t *testing.T) {
+		var inner error
+		_, err := policy.Run(context.Background(), policy.Plain, "outer", func(context.Context) (int, error) {
+			_, inner = policy.Run(callerCancel(), policy.Plain, "inner", func(ctx context.Context) (int, error) {
+				return 0, ctx.Err()
+			})
+			return 0, inner
+		})
+		assertCancel(t, err, policy.Core, context.Canceled)
+		assert.NotErrorIs(t, err, policy.ErrCallerCanceled, "the outer caller was not cancelled")
+		assert.ErrorIs(t, err, inner, "the inner error is still in the chain")
+		assert.ErrorIs(t, err, errCallerCause, "and so is what it wraps")
+		var ce *policy.CancelError
+		require.ErrorAs(t, errors.Unwrap(err), &ce, "errors.As reaches the inner *CancelError")
+		assert.Equal(t, "inner", ce.Op)
+		assert.Equal(t, policy.Caller, ce.Origin)
+	})
+	for _, p := range []policy.Policy{policy.Plain, policy.DeferReraise} {
+		t.Run(p.String()+": the caller's cause is a core cancellation", func(t *testing.T) {
+			sibling := runCancel(t, policy.DeferFlag, nil, []policy.Option{policy.Timeout(time.Nanosecond)})
+			_, err := policy.Run(cancelled(sibling), p, "op", func(ctx context.Context) (int, error) {
+				if p.Deferred() {
+					return 0, nil
+				}
+				return 0, ctx.Err()
+			})
+			assertCancel(t, err, policy.Caller, context.Canceled)
+			assert.NotErrorIs(t, err, policy.ErrCoreCanceled, "this error's origin is the caller")
+			assert.ErrorIs(t, err, sibling)
+			assert.ErrorIs(t, err, policy.ErrTimeout, "everything the Cause wraps still matches")
 		})
 	}
 }
