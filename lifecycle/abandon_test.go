@@ -59,7 +59,7 @@ func TestAForcedStepThatIgnoresItsCtxIsAbandoned(t *testing.T) {
 					step("stuck", p, stuck(release)),
 					step("close", policy.Plain, ok),
 					always("flush", policy.DeferFlag, ok),
-				).Start(reason, lifecycle.Options{Label: "cache", ForceBudget: forceBudget, Observer: obs})
+				).Start(reason, lifecycle.Options{Actor: "cache", ForceBudget: forceBudget, Observer: obs})
 
 				first := runNextIn(e)
 				time.Sleep(2 * time.Second)
@@ -80,10 +80,10 @@ func TestAForcedStepThatIgnoresItsCtxIsAbandoned(t *testing.T) {
 				assert.Equal(t, "stuck", ab.Name)
 				assert.Equal(t, lifecycle.Abandoned, ab.Status)
 				assert.ErrorIs(t, ab.Err, lifecycle.ErrAbandoned)
-				assert.Equal(t, "op=cache/stuck", ab.Goroutine)
+				assert.Equal(t, "op=stuck", ab.Goroutine, "the step's label; the report's Actor names the component")
 				assert.Equal(t, 2*time.Second+forceBudget, ab.Duration)
 				assert.Equal(t, ab, e.Report().Steps[0], "the report says what the Observer heard")
-				assert.Contains(t, goroutineProfile(t), `"op":"cache/stuck"`, "the label finds the stuck goroutine")
+				assert.Contains(t, goroutineProfile(t), `"op":"stuck"`, "the label finds the stuck goroutine")
 				_, _, _, running = e.Running()
 				assert.False(t, running, "an abandoned step no longer counts as running")
 				select {
@@ -138,7 +138,7 @@ func TestAnAlwaysStepUnderForceIsAbandonedAfterTwiceTheBudget(t *testing.T) {
 		ab := e.Report().Steps[0]
 		assert.Equal(t, lifecycle.Abandoned, ab.Status)
 		assert.Equal(t, 2*forceBudget, ab.Duration)
-		assert.Equal(t, "op=flush", ab.Goroutine, "without a Label the step's name alone")
+		assert.Equal(t, "op=flush", ab.Goroutine, "the step's name")
 
 		close(release)
 		assert.Equal(t, ab, (<-first).r)

@@ -55,7 +55,7 @@ func ExamplePlan_Run() {
 		}},
 	)
 	reason := lifecycle.NewReason(lifecycle.Requested, errors.New("deploy v2"))
-	report := plan.Run(context.Background(), reason, lifecycle.Options{Label: "cache"})
+	report := plan.Run(context.Background(), reason, lifecycle.Options{Actor: "cache"})
 
 	fmt.Println("verdict:", report.Verdict())
 	for _, s := range report.Steps {
@@ -132,7 +132,7 @@ func ExampleReport_Verdict() {
 	child := &lifecycle.Report{
 		Actor: "api/conn-7", Reason: lifecycle.NewReason(lifecycle.ParentStopping, nil), Start: start, Duration: time.Second,
 		Steps: []lifecycle.StepReport{{Name: "goodbye", Status: lifecycle.Abandoned, Err: lifecycle.ErrAbandoned,
-			Start: start, Duration: time.Second, Goroutine: "op=api/conn-7/goodbye"}},
+			Start: start, Duration: time.Second, Goroutine: "op=goodbye"}},
 	}
 	report := &lifecycle.Report{
 		Actor: "api", Reason: lifecycle.NewReason(lifecycle.Shutdown, errors.New("SIGTERM")), Start: start,
@@ -154,5 +154,5 @@ func ExampleReport_Verdict() {
 	//   1.  drain       defer-flag  forced     2s     +0s  lifecycle: forced
 	//   2.  flush-logs  plain       completed  500ms  +2s
 	//     api/conn-7 stopped in 1s (parent stopping): some abandoned
-	//       1.  goodbye  plain  abandoned  1s  +0s  goroutine op=api/conn-7/goodbye  lifecycle: abandoned: the step did not return after a force, and its goroutine may still run
+	//       1.  goodbye  plain  abandoned  1s  +0s  goroutine op=goodbye  lifecycle: abandoned: the step did not return after a force, and its goroutine may still run
 }

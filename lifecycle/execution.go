@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -24,9 +23,8 @@ const DefaultForceBudget = time.Second
 
 // Options tune one Execution. The zero value works.
 type Options struct {
-	// Label prefixes step names in errors and pprof labels ("<Label>/<step>"), so
-	// the goroutine of a step shows which component it belongs to.
-	Label string
+	// Actor names the component that stops; it becomes the Report's Actor.
+	Actor string
 	// ForceBudget is how long a step has to return once a force has cancelled it,
 	// and the Timeout of each Always step that runs after a force. A step that
 	// overruns it is abandoned. Zero means DefaultForceBudget.
@@ -89,34 +87,59 @@ type Execution struct {
 	plan   *Plan
 	reason *Reason
 	opts   Options
-	base   context.Context
+	base   execCtx // every step's ctx derives from it
 
 	mu           sync.Mutex
 	next         int      // index of the next step to consider
 	cur          *running // the step running now, or nil
 	pending      int      // requests held for the next step
 	pendingCause error
+	requests     int
 	forced       error // why the execution was forced, or nil
 	reraised     error // the cancellation a DeferReraise step raised again, or nil
 	finished     bool
-	report       Report
+	report       *Report
+
+	// The steps share one ctx until a request or a force cancels it, and the
+	// deferred ones one policy.Abort lever until a force pulls it: a plan costs a
+	// few allocations, not a few per step.
+	stepCtx    context.Context
+	stepCancel context.CancelCauseFunc
+	abort      context.CancelCauseFunc
+	abortOpt   policy.Option
 }
 
 type execKey struct{}
+
+// execCtx is the base of every step's ctx: the values of Options.Context, and the
+// execution itself, for ReasonFrom and ReportProgress.
+type execCtx struct {
+	context.Context
+	e *Execution
+}
+
+func (c *execCtx) Value(key any) any {
+	if key == (execKey{}) {
+		return c.e
+	}
+	return c.Context.Value(key)
+}
 
 // Start begins an execution of p for reason. Nothing runs until RunNext.
 func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 	if opts.ForceBudget <= 0 {
 		opts.ForceBudget = DefaultForceBudget
 	}
-	base := opts.Context
-	if base == nil {
-		base = context.Background()
-	}
 	e := &Execution{plan: p, reason: reason, opts: opts}
-	// Values only: a stop is cancelled through Cancel and Force, which count and classify.
-	e.base = context.WithValue(context.WithoutCancel(base), execKey{}, e)
-	e.report = Report{Reason: reason, Start: time.Now(), Steps: make([]StepReport, len(p.steps))}
+	e.base = execCtx{Context: context.Background(), e: e}
+	if opts.Context != nil {
+		e.base.Context = opts.Context
+		if opts.Context.Done() != nil {
+			// Values only: a stop is cancelled through Cancel and Force, which count and classify.
+			e.base.Context = context.WithoutCancel(opts.Context)
+		}
+	}
+	e.report = &Report{Actor: opts.Actor, Reason: reason, Start: time.Now(), Steps: make([]StepReport, len(p.steps))}
 	for i, s := range p.steps {
 		e.report.Steps[i] = StepReport{Name: s.Name, Policy: s.Policy}
 	}
@@ -146,18 +169,18 @@ func (p *Plan) Run(ctx context.Context, reason *Reason, opts Options) *Report {
 // Reason returns why the execution began.
 func (e *Execution) Reason() *Reason { return e.reason }
 
-// running is the step that runs now. It is also the step's ctx, so that a step's
-// progress and reason reach it without another allocation.
+// running is the step that runs now.
 type running struct {
-	context.Context
 	exec        *Execution
 	index       int
 	step        *Step
 	start       time.Time
 	underForce  bool // started after a force: Always step with the force budget
+	ctx         context.Context
 	cancel      context.CancelCauseFunc
-	abortCtx    context.Context // deferred policies: the policy.Abort lever
-	abort       context.CancelCauseFunc
+	abort       context.CancelCauseFunc // deferred policies: the policy.Abort lever
+	abortOpt    policy.Option
+	ownAbort    bool        // the lever is this step's own, not the execution's
 	timer       *time.Timer // abandons the step
 	requests    int
 	deferred    int
@@ -166,15 +189,6 @@ type running struct {
 	done        bool
 	progress    *Progress
 	interrupted bool
-}
-
-type runningKey struct{}
-
-func (c *running) Value(key any) any {
-	if key == (runningKey{}) {
-		return c
-	}
-	return c.Context.Value(key)
 }
 
 // RunNext runs the next step that is due and returns its report. It returns false
@@ -200,6 +214,12 @@ func (e *Execution) RunNext() (StepReport, bool) {
 	if !e.finished {
 		e.finished = true
 		e.report.Duration = time.Since(e.report.Start)
+		if e.stepCancel != nil {
+			e.stepCancel(nil)
+		}
+		if e.abort != nil {
+			e.abort(nil)
+		}
 	}
 	e.mu.Unlock()
 	e.observeAll(skipped)
@@ -219,9 +239,23 @@ func (e *Execution) skipReasonLocked(s *Step) error {
 
 func (e *Execution) startLocked(i int, s *Step) *running {
 	c := &running{exec: e, index: i, step: s, start: time.Now()}
-	c.Context, c.cancel = context.WithCancelCause(e.base)
+	if e.stepCtx == nil || e.stepCtx.Err() != nil || e.pending > 0 {
+		e.stepCtx, e.stepCancel = context.WithCancelCause(&e.base)
+	}
+	c.ctx, c.cancel = e.stepCtx, e.stepCancel
 	if s.Policy.Deferred() {
-		c.abortCtx, c.abort = context.WithCancelCause(context.Background())
+		if e.forced == nil {
+			if e.abort == nil {
+				var lever context.Context
+				lever, e.abort = context.WithCancelCause(context.Background())
+				e.abortOpt = policy.Abort(lever)
+			}
+			c.abort, c.abortOpt = e.abort, e.abortOpt
+		} else {
+			// Under force, a step gets its own lever, for a force that comes again.
+			lever, cancel := context.WithCancelCause(context.Background())
+			c.abort, c.abortOpt, c.ownAbort = cancel, policy.Abort(lever), true
+		}
 	}
 	if e.pending > 0 {
 		c.requests += e.pending
@@ -246,10 +280,6 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 // run runs one step through policy.Run and records its outcome.
 func (e *Execution) run(c *running) StepReport {
 	s := c.step
-	name := s.Name
-	if e.opts.Label != "" {
-		name = e.opts.Label + "/" + s.Name
-	}
 	var opts [3]policy.Option
 	n := 0
 	timeout := s.Timeout
@@ -264,11 +294,11 @@ func (e *Execution) run(c *running) StepReport {
 		opts[n] = policy.Grace(s.Grace)
 		n++
 	}
-	if c.abortCtx != nil {
-		opts[n] = policy.Abort(c.abortCtx)
+	if c.abortOpt != nil {
+		opts[n] = c.abortOpt
 		n++
 	}
-	err := invoke(c, s, name, opts[:n])
+	err := invoke(c.ctx, s, opts[:n])
 
 	e.mu.Lock()
 	c.done = true
@@ -292,12 +322,11 @@ func (e *Execution) run(c *running) StepReport {
 	} else if s.Policy == policy.DeferReraise && c.deferred > 0 && !c.forced {
 		// It failed or timed out, so policy.Run had nothing to re-raise, but the
 		// request it deferred still stands: the rest of the plan is skipped all the same.
-		r.Reraised, e.reraised = true, context.Cause(c)
+		r.Reraised, e.reraised = true, context.Cause(c.ctx)
 	}
 	rep := *r
 	e.mu.Unlock()
-	c.cancel(nil)
-	if c.abort != nil {
+	if c.ownAbort {
 		c.abort(nil)
 	}
 	if e.opts.Observer != nil {
@@ -308,24 +337,21 @@ func (e *Execution) run(c *running) StepReport {
 
 // invoke calls the step under its policy. A panic, plain or deferred, becomes the
 // step's error: cleanup never turns into a restart.
-func invoke(ctx context.Context, s *Step, name string, opts []policy.Option) (err error) {
+func invoke(ctx context.Context, s *Step, opts []policy.Option) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			if pe, ok := v.(*policy.PanicError); ok {
 				err = pe
 				return
 			}
-			err = &policy.PanicError{Op: name, Value: v, Stack: debug.Stack()}
+			err = &policy.PanicError{Op: s.Name, Value: v, Stack: debug.Stack()}
 		}
 	}()
-	if s.Policy.Deferred() {
-		_, err = policy.Do(ctx, s.Policy, name, s.Run, opts...)
-		return err
+	if !s.Policy.Deferred() {
+		// A plain step runs on the caller's goroutine: label it as a deferred one would be.
+		defer policy.Label(s.Name)()
 	}
-	// A plain step runs on the caller's goroutine: label it as a deferred one would be.
-	pprof.Do(ctx, pprof.Labels(policy.LabelKey, name), func(ctx context.Context) {
-		_, err = policy.Do(ctx, s.Policy, name, s.Run, opts...)
-	})
+	_, err = policy.Do(ctx, s.Policy, s.Name, s.Run, opts...)
 	return err
 }
 
@@ -366,8 +392,11 @@ func (e *Execution) Cancel(cause error) Receipt {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.report.Requests++
-	rc := Receipt{Requests: e.report.Requests}
+	e.requests++
+	rc := Receipt{Requests: e.requests}
+	if !e.finished {
+		e.report.Requests = e.requests
+	}
 	c := e.cur
 	switch {
 	case c != nil:
@@ -449,21 +478,12 @@ func (e *Execution) abandon(c *running) {
 	r.Status, r.Err = Abandoned, ErrAbandoned
 	r.Duration = time.Since(c.start)
 	r.Requests, r.Deferred, r.Progress = c.requests, c.deferred, c.progress
-	r.Goroutine = goroutineLabel(e.opts.Label, c.step)
+	r.Goroutine = policy.LabelKey + "=" + c.step.Name
 	rep := *r
 	e.mu.Unlock()
 	if e.opts.Observer != nil {
 		e.opts.Observer.Abandoned(rep)
 	}
-}
-
-// goroutineLabel is how a goroutine profile names the goroutine that runs a step.
-func goroutineLabel(label string, s *Step) string {
-	name := s.Name
-	if label != "" {
-		name = label + "/" + name
-	}
-	return policy.LabelKey + "=" + name
 }
 
 // Running returns the step running now and how long it has run.
@@ -490,15 +510,19 @@ func (e *Execution) Finished() bool {
 	return e.finished
 }
 
-// Report returns a copy of the report as it stands.
+// Report returns the report: a copy as it stands while the plan runs, the report
+// itself once it is over (RunNext has returned false). The execution never changes
+// a finished report, so its owner may complete it (the mailbox adds the messages and
+// the children).
 func (e *Execution) Report() *Report {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	r := e.report
-	r.Steps = append([]StepReport(nil), e.report.Steps...)
-	if !e.finished {
-		r.Duration = time.Since(r.Start)
+	if e.finished {
+		return e.report
 	}
+	r := *e.report
+	r.Steps = append([]StepReport(nil), e.report.Steps...)
+	r.Duration = time.Since(r.Start)
 	return &r
 }
 

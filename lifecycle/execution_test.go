@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -84,7 +85,7 @@ func TestAFailingStepIsRecordedAndTheNextStepStillRuns(t *testing.T) {
 			var pe *policy.PanicError
 			require.ErrorAs(t, r.Err, &pe)
 			assert.Equal(t, value, pe.Value)
-			assert.Equal(t, "svc/work", pe.Op, "the panic names the labelled step")
+			assert.Equal(t, "work", pe.Op, "the panic names the step")
 			assert.NotEmpty(t, pe.Stack)
 		}
 	}
@@ -115,7 +116,7 @@ func TestAFailingStepIsRecordedAndTheNextStepStillRuns(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var nextRan bool
 				p := mustPlan(t, tc.step, step("next", policy.Plain, func(context.Context) error { nextRan = true; return nil }))
-				e := p.Start(reason, lifecycle.Options{Label: "svc"})
+				e := p.Start(reason, lifecycle.Options{Actor: "svc"})
 				var reps []lifecycle.StepReport
 				require.NotPanics(t, func() { reps = runAll(e) }, "no panic escapes RunNext")
 				require.Len(t, reps, 2)
@@ -216,12 +217,19 @@ func TestExecutionIsSafeForConcurrentUse(t *testing.T) {
 	var (
 		start = make(chan struct{})
 		wg    sync.WaitGroup
+		most  atomic.Int64
 	)
 	for i := range callers {
 		wg.Go(func() {
 			<-start
 			for j := range 50 {
-				e.Cancel(errSecondStop)
+				rc := e.Cancel(errSecondStop)
+				for {
+					m := most.Load()
+					if int64(rc.Requests) <= m || most.CompareAndSwap(m, int64(rc.Requests)) {
+						break
+					}
+				}
 				if i == 0 && j == 25 {
 					e.Force(errDeadline)
 				}
@@ -237,7 +245,8 @@ func TestExecutionIsSafeForConcurrentUse(t *testing.T) {
 	wg.Wait()
 
 	rep := e.Report()
-	assert.Equal(t, callers*50, rep.Requests, "every request is counted once")
+	assert.Equal(t, int64(callers*50), most.Load(), "every request is counted once, in its receipt")
+	assert.LessOrEqual(t, rep.Requests, callers*50, "the report counts those that came while the plan ran")
 	ran := 0
 	for _, s := range rep.Steps {
 		assert.NotEqual(t, lifecycle.Pending, s.Status, "%s ended somehow", s.Name)

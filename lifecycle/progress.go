@@ -25,13 +25,17 @@ func (p Progress) String() string {
 // goes into the step's StepReport, and every report to the execution's Observer (an
 // actor publishes it on the EventStream). Outside a step it does nothing.
 func ReportProgress(ctx context.Context, message string, done, total int) {
-	c, _ := ctx.Value(runningKey{}).(*running)
-	if c == nil {
+	e, _ := ctx.Value(execKey{}).(*Execution)
+	if e == nil {
 		return
 	}
 	p := Progress{Message: message, Done: done, Total: total, At: time.Now()}
-	e := c.exec
 	e.mu.Lock()
+	c := e.cur
+	if c == nil {
+		e.mu.Unlock()
+		return
+	}
 	c.progress = &p
 	e.mu.Unlock()
 	if e.opts.Observer != nil {

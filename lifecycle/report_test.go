@@ -30,7 +30,7 @@ func TestReportIsExactToTheStep(t *testing.T) {
 			step("drain", policy.DeferFlag, drain),
 			step("disconnect", policy.Plain, failLate),
 			lifecycle.Step{Name: "close", Policy: policy.Plain, Timeout: 500 * time.Millisecond, Run: waitCtx},
-		).Start(reason, lifecycle.Options{Label: "cache"})
+		).Start(reason, lifecycle.Options{Actor: "cache"})
 		t0 := time.Now()
 		go func() {
 			time.Sleep(750 * time.Millisecond) // half a second into drain
@@ -78,7 +78,7 @@ func TestReportIsExactToTheStep(t *testing.T) {
 		assert.Contains(t, out, "  1 request after the first; 2 steps failed or timed out\n")
 		assert.Regexp(t, `1\.\s+drain\s+defer-flag\s+completed\s+1s\s+1 request, 1 deferred\n`, out)
 		assert.Regexp(t, `2\.\s+disconnect\s+plain\s+failed\s+2s\s+disk full\n`, out)
-		assert.Regexp(t, `3\.\s+close\s+plain\s+timed out\s+500ms\s+policy: "cache/close": canceled at the core: policy: timeout\n`, out)
+		assert.Regexp(t, `3\.\s+close\s+plain\s+timed out\s+500ms\s+policy: "close": canceled at the core: policy: timeout\n`, out)
 		assert.NotContains(t, out, "+250ms", "String leaves out the start offsets")
 		assert.NotContains(t, out, "progress", "and the progress")
 
@@ -148,7 +148,7 @@ func handMade() *lifecycle.Report {
 		Actor: "root/worker", Reason: lifecycle.NewReason(lifecycle.ParentStopping, lifecycle.NewReason(lifecycle.Shutdown, nil)),
 		Start: start, Duration: 2 * time.Second,
 		Steps: []lifecycle.StepReport{{Name: "flush", Policy: policy.Plain, Status: lifecycle.Abandoned, Err: lifecycle.ErrAbandoned,
-			Start: start.Add(time.Second), Duration: time.Second, Goroutine: "op=root/worker/flush"}},
+			Start: start.Add(time.Second), Duration: time.Second, Goroutine: "op=flush"}},
 	}
 	return &lifecycle.Report{
 		Actor: "root", Reason: lifecycle.NewReason(lifecycle.Shutdown, nil), Start: start, Duration: 3 * time.Second,
@@ -181,7 +181,7 @@ func TestReportPrintsForPeople(t *testing.T) {
 	assert.Contains(t, detail, "+0s  progress: drained (5/5)  2 requests, 2 deferred")
 	assert.Contains(t, detail, "+1.5s  disk full; second stop")
 	assert.Contains(t, detail, "    root/worker stopped in 2s (parent stopping: shutdown): some abandoned\n", "%+v prints the children, indented")
-	assert.Regexp(t, `    1\.\s+flush\s+plain\s+abandoned\s+1s\s+\+1s  goroutine op=root/worker/flush  lifecycle: abandoned`, detail)
+	assert.Regexp(t, `    1\.\s+flush\s+plain\s+abandoned\s+1s\s+\+1s  goroutine op=flush  lifecycle: abandoned`, detail)
 
 	assert.Equal(t, "%!d(*lifecycle.Report)", fmt.Sprintf("%d", r))
 }

@@ -19,7 +19,9 @@ type childWatch struct {
 	mu         sync.Mutex
 	terminated map[string]struct{}
 	waiting    map[string]*actor.PID
-	signal     chan struct{} // a child the step waits for has terminated
+	signal     chan struct{} // the waiter has something to look at
+	wakeEvery  int           // wake the waiter each time this many more have gone
+	gone       int
 	finished   []*lifecycle.Report
 }
 
@@ -32,20 +34,26 @@ func (w *childWatch) childTerminated(who *actor.PID) {
 	w.terminated[who.Id] = struct{}{}
 	if _, ok := w.waiting[who.Id]; ok {
 		delete(w.waiting, who.Id)
-		select {
-		case w.signal <- struct{}{}:
-		default:
+		// Waking a goroutine costs more than stopping a small actor: wake the
+		// waiter when all are gone, or at a progress milestone.
+		if w.gone++; len(w.waiting) == 0 || w.gone%w.wakeEvery == 0 {
+			select {
+			case w.signal <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
 
 // watch starts waiting for the children in kids that have not yet terminated, and
-// returns them.
-func (w *childWatch) watch(kids []*actor.PID) []*actor.PID {
+// returns them. The waiter is woken each time wakeEvery more have gone, and when the
+// last has.
+func (w *childWatch) watch(kids []*actor.PID, wakeEvery int) []*actor.PID {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.waiting = make(map[string]*actor.PID, len(kids))
 	w.signal = make(chan struct{}, 1)
+	w.wakeEvery, w.gone = max(wakeEvery, 1), 0
 	var alive []*actor.PID
 	for _, pid := range kids {
 		if _, gone := w.terminated[pid.Id]; !gone {
@@ -114,7 +122,12 @@ func runChildren(ctx context.Context) error {
 func (m *Mailbox) stopChildren(ctx context.Context) error {
 	st := m.stop.Load()
 	sys := m.ctx.ActorSystem()
-	kids := st.children.watch(slices.Clone(m.ctx.Children()))
+	kids := slices.Clone(m.ctx.Children())
+	every := max(len(kids)/20, 1)
+	if m.cfg.Order == Reverse {
+		every = 1 // one at a time: each child's end matters
+	}
+	kids = st.children.watch(kids, every)
 	total := len(kids)
 	if total == 0 {
 		return nil
@@ -135,12 +148,9 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 			cm.Force(forced)
 		}
 	}
-	every := max(total/20, 1)
 	progress := func() int {
 		left := st.children.left()
-		if done := total - left; done%every == 0 || left == 0 {
-			lifecycle.ReportProgress(ctx, "children stopping", done, total)
-		}
+		lifecycle.ReportProgress(ctx, "children stopping", total-left, total)
 		return left
 	}
 	wait := func(until func() bool) error {

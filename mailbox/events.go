@@ -44,11 +44,25 @@ func (o *observer) StepFinished(r lifecycle.StepReport) {
 		level = slog.LevelWarn
 	}
 	if l := m.logger(level); l != nil {
-		l.LogAttrs(context.Background(), level, "quiesce: step "+r.Status.String(),
-			slog.Any("actor", m.self()), slog.String("step", r.Name), slog.String("policy", r.Policy.String()),
-			slog.Duration("took", r.Duration), slog.Int("requests", r.Requests), slog.Any("error", r.Err))
+		logStep(l, level, m.self(), &r)
 	}
 	m.publish(&StepFinished{Actor: m.self(), Step: r})
+}
+
+// logStep and logPhase build their records in frames of their own: the attributes
+// are large, and a mailbox goroutine that outgrows its stack pays for a copy.
+//
+//go:noinline
+func logStep(l *slog.Logger, level slog.Level, self *actor.PID, r *lifecycle.StepReport) {
+	l.LogAttrs(context.Background(), level, "quiesce: step "+r.Status.String(),
+		slog.Any("actor", self), slog.String("step", r.Name), slog.String("policy", r.Policy.String()),
+		slog.Duration("took", r.Duration), slog.Int("requests", r.Requests), slog.Any("error", r.Err))
+}
+
+//go:noinline
+func logPhase(l *slog.Logger, self *actor.PID, from, to lifecycle.Phase, reason *lifecycle.Reason) {
+	l.LogAttrs(context.Background(), slog.LevelDebug, "quiesce: phase "+to.String(),
+		slog.Any("actor", self), slog.String("from", from.String()), slog.Any("reason", reason))
 }
 
 func (o *observer) Progress(step string, p lifecycle.Progress) {
@@ -75,8 +89,7 @@ func (o *observer) Abandoned(r lifecycle.StepReport) {
 func (o *observer) phaseChanged(from, to lifecycle.Phase, reason *lifecycle.Reason) {
 	m := o.m()
 	if l := m.logger(slog.LevelDebug); l != nil {
-		l.LogAttrs(context.Background(), slog.LevelDebug, "quiesce: phase "+to.String(),
-			slog.Any("actor", m.self()), slog.String("from", from.String()), slog.Any("reason", reason))
+		logPhase(l, m.self(), from, to, reason)
 	}
 	m.publish(&PhaseChanged{Actor: m.self(), From: from, To: to, Reason: reason})
 }

@@ -65,12 +65,9 @@ func newMailbox(s *shared) *Mailbox {
 	return m
 }
 
-// Message markers that travel in the queues. Each is a distinct pointer, so that
-// spotting one costs a comparison.
-var (
-	drainEnd   = new(marker) // user queue: where the drain ends
-	poisonPill = new(marker) // user queue: a PoisonPill, intercepted when posted
-)
+// A marker travels in the user queue in place of a message. It is a distinct
+// pointer, so that spotting one costs a comparison.
+var poisonPill = new(marker) // user queue: a PoisonPill, intercepted when posted
 
 type marker struct{ _ byte }
 
@@ -81,6 +78,7 @@ const (
 	ctlBegin    control = iota + 1 // build the execution
 	ctlStep                        // run the next step
 	ctlDrainCut                    // a force: stop draining now
+	ctlHandOver                    // the plan is over: give protoactor its Stop or Restart
 )
 
 // PostUserMessage queues msg, or refuses it when the actor is stopping or the queue is
@@ -241,6 +239,11 @@ func (m *Mailbox) system(msg any, gen uint32) bool {
 		m.invoker.InvokeSystemMessage(v)
 		m.afterTerminated()
 	case control:
+		if v == ctlHandOver {
+			m.invoker.InvokeSystemMessage(m.handOver())
+			m.afterTerminated()
+			return true
+		}
 		return m.control(v, gen)
 	default:
 		m.invoker.InvokeSystemMessage(msg)

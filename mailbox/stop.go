@@ -47,8 +47,10 @@ type stopState struct {
 
 	report atomic.Pointer[lifecycle.Report] // set once, when the plan is over
 
-	drained    bool // (actor) the drain is over: steps may run
-	drainCount int  // (actor) messages processed by the drain
+	from       lifecycle.Phase // the phase the first request ended
+	drainLeft  int             // (actor) queued messages the drain still has to handle
+	drained    bool            // (actor) the drain is over: steps may run
+	drainCount int             // (actor) messages processed by the drain
 	refusedAt  int64
 
 	children childWatch
@@ -99,7 +101,7 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID) *st
 	if st == nil {
 		st = m.beginLocked(k, reason)
 		m.mu.Unlock()
-		m.began(st, k)
+		m.began(st)
 		return st
 	}
 	if st.finalizing {
@@ -155,17 +157,12 @@ func (m *Mailbox) beginLocked(k kind, reason *lifecycle.Reason) *stopState {
 	return st
 }
 
-// began follows the first request: it queues the execution's construction, marks
-// where the drain ends, and announces the phase.
-func (m *Mailbox) began(st *stopState, k kind) {
-	from, _ := m.phase.Load().Advance(lifecycle.Stopping)
+// began follows the first request, on the requester's goroutine: it does no more
+// than the phase and a message to self, since a parent stopping 100k children calls
+// it 100k times in a row. The actor's own goroutine does the rest (buildExecution).
+func (m *Mailbox) began(st *stopState) {
+	st.from, _ = m.phase.Load().Advance(lifecycle.Stopping)
 	m.pushSys(ctlBegin)
-	if k == stopKind {
-		m.user.push(drainEnd, 0)
-		m.userCount.Add(1)
-		m.schedule()
-	}
-	(*observer)(m).phaseChanged(from, lifecycle.Stopping, st.reason)
 }
 
 // control handles a lifecycle message to self, on the actor's goroutine.
@@ -191,16 +188,18 @@ func (m *Mailbox) control(c control, gen uint32) bool {
 }
 
 // buildExecution starts the plan's execution, on the actor's goroutine because it
-// must look at the children. The plan itself waits for the drain.
+// must look at the children, and sets the drain: the messages queued now (admission
+// closed when the stop began) are handled before the first step.
 func (m *Mailbox) buildExecution(st *stopState) {
+	(*observer)(m).phaseChanged(st.from, lifecycle.Stopping, st.reason)
 	plan := m.cfg.plan
 	if m.cfg.withChildren != nil && m.ctx != nil && len(m.ctx.Children()) > 0 {
 		plan = m.cfg.withChildren
 	}
 	exec := plan.Start(st.reason, lifecycle.Options{
-		Label:       m.label(),
+		Actor:       m.label(),
 		ForceBudget: m.cfg.ForceBudget,
-		Context:     context.WithValue(context.Background(), mailboxKey{}, m),
+		Context:     (*stepValues)(m),
 		Observer:    (*observer)(m),
 	})
 	m.mu.Lock()
@@ -217,6 +216,9 @@ func (m *Mailbox) buildExecution(st *stopState) {
 		// Nothing to drain: a restart keeps the queue for the next incarnation, a
 		// failed (suspended) actor does not take more messages, a forced one has no time.
 		st.drained = true
+	} else if !st.drained {
+		st.drainLeft = int(m.userCount.Load())
+		st.drained = st.drainLeft == 0
 	}
 	if st.drained {
 		m.pushSys(ctlStep)
@@ -246,13 +248,14 @@ func (m *Mailbox) userWhileStopping(msg any) {
 		st.drained = true
 	case msg == poisonPill:
 		m.refuse(&actor.PoisonPill{}, ErrStopping, st.reason)
-	case msg == drainEnd:
-		m.endDrain(st)
 	case st == nil:
 		m.invoker.InvokeUserMessage(msg) // the restart is over: the new incarnation takes it
 	case !st.drained:
 		st.drainCount++
 		m.invoker.InvokeUserMessage(msg)
+		if st.drainLeft--; st.drainLeft <= 0 {
+			m.endDrain(st)
+		}
 	case isNotice(msg):
 		m.invoker.InvokeUserMessage(msg)
 	default:
@@ -275,7 +278,6 @@ func (m *Mailbox) finish(st *stopState) {
 		for _, msg := range m.user.close() {
 			m.userCount.Add(-1)
 			switch {
-			case msg == drainEnd:
 			case isNotice(msg):
 				m.invoker.InvokeUserMessage(msg)
 			case msg == poisonPill:
@@ -286,18 +288,24 @@ func (m *Mailbox) finish(st *stopState) {
 		}
 	}
 	rep := st.exec.Report()
-	rep.Actor = m.label()
 	rep.Drained = st.drainCount
 	rep.Refused = int(m.refused.Load() - st.refusedAt)
 	rep.Children = st.children.reports()
 	st.report.Store(rep)
 	m.notifyParent(&Finished{Child: m.self(), Report: rep})
-	if k == restartKind {
-		m.invoker.InvokeSystemMessage(&actor.Restart{})
-		return // the next incarnation's ResumeMailbox ends the restart
+	// The hand-over to protoactor runs from the top of the loop (see system): its
+	// stop handlers are deep, and a goroutine that outgrows its stack pays for a copy.
+	m.pushSys(ctlHandOver)
+}
+
+// handOver is what protoactor gets once the plan is over: the Stop or Restart it
+// would have handled at once. A restart ends with the next incarnation's
+// ResumeMailbox (see resumed).
+func (m *Mailbox) handOver() any {
+	if st := m.stop.Load(); st != nil && st.kind == restartKind {
+		return &actor.Restart{}
 	}
-	m.invoker.InvokeSystemMessage(&actor.Stop{})
-	m.afterTerminated()
+	return &actor.Stop{}
 }
 
 // afterTerminated checks, once the plan is over, whether protoactor has finished
@@ -375,7 +383,7 @@ func (m *Mailbox) Force(cause error) *Ticket {
 	if st == nil {
 		st = m.beginLocked(stopKind, lifecycle.NewReason(lifecycle.Requested, cause))
 		m.mu.Unlock()
-		m.began(st, stopKind)
+		m.began(st)
 		m.mu.Lock()
 	}
 	if st.finalizing || st.forced != nil {
@@ -449,6 +457,20 @@ func (st *stopState) budgetLeftLocked() time.Duration {
 const Unlimited time.Duration = 1<<63 - 1
 
 type mailboxKey struct{}
+
+// stepValues is the mailbox as the Context whose values every step's ctx has: a
+// context that is never done, whose one value is the mailbox.
+type stepValues Mailbox
+
+func (*stepValues) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (*stepValues) Done() <-chan struct{}       { return nil }
+func (*stepValues) Err() error                  { return nil }
+func (v *stepValues) Value(key any) any {
+	if key == (mailboxKey{}) {
+		return (*Mailbox)(v)
+	}
+	return nil
+}
 
 // ActorContext returns the protoactor context of the actor whose step runs with ctx,
 // or nil. A step runs while the actor's goroutine waits for it, so the step may use

@@ -39,3 +39,13 @@ func setLabel(name string) {
 	}
 	pprof.SetGoroutineLabels(ctx)
 }
+
+// Label labels the calling goroutine op=name, as Run labels the goroutine of a
+// deferred op, and returns the func that removes the goroutine's labels again. It is
+// for a plain op, which runs on its caller's goroutine: defer policy.Label(name)().
+func Label(name string) func() {
+	setLabel(name)
+	return unlabel
+}
+
+func unlabel() { pprof.SetGoroutineLabels(context.Background()) }
