@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -29,6 +30,14 @@ func newSystem() *actor.ActorSystem {
 		}),
 		actor.WithDeadLetterThrottleInterval(time.Millisecond),
 	)
+}
+
+// settle ends a synctest bubble cleanly: protoactor's dead-letter log throttle
+// sleeps an interval in a goroutine of its own, and a bubble's clock stops when its
+// main goroutine returns.
+func settle() {
+	time.Sleep(10 * time.Millisecond)
+	synctest.Wait()
 }
 
 // trail records what happened, in order, from any goroutine.

@@ -199,3 +199,44 @@ func trimPadding(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Tree renders the report and its children's, recursively, the way the tree command
+// renders directories: one line per component (status, duration, reason), its steps
+// under it.
+func (r *Report) Tree() string {
+	var b strings.Builder
+	r.tree(&b, "", "", true)
+	return b.String()
+}
+
+func (r *Report) tree(b *strings.Builder, first, rest string, root bool) {
+	who := r.Actor
+	if who == "" {
+		who = "component"
+	}
+	fmt.Fprintf(b, "%s%s [%v %v] %v\n", first, who, r.Verdict(), r.Duration.Round(time.Microsecond), r.Reason)
+	n := len(r.Steps) + len(r.Children)
+	i := 0
+	branch := func() (string, string) {
+		i++
+		if i == n {
+			return rest + "└── ", rest + "    "
+		}
+		return rest + "├── ", rest + "│   "
+	}
+	for _, s := range r.Steps {
+		f, _ := branch()
+		line := fmt.Sprintf("%s %s %s", s.Name, s.Policy, s.Status)
+		if !s.Start.IsZero() {
+			line += " " + s.Duration.Round(time.Microsecond).String()
+		}
+		if note := s.note(); note != "" {
+			line += " (" + note + ")"
+		}
+		b.WriteString(f + line + "\n")
+	}
+	for _, c := range r.Children {
+		f, rs := branch()
+		c.tree(b, f, rs, false)
+	}
+}

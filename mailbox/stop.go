@@ -406,6 +406,14 @@ func (m *Mailbox) Force(cause error) *Ticket {
 	return &Ticket{st}
 }
 
+// ForceBudget returns how long a forced step of this actor has before it is abandoned.
+func (m *Mailbox) ForceBudget() time.Duration {
+	if m.cfg.ForceBudget > 0 {
+		return m.cfg.ForceBudget
+	}
+	return lifecycle.DefaultForceBudget
+}
+
 // SetBudget sets this actor's stop budget, overriding its props': a parent does this
 // per child. A stop under way measures the new budget from its first request.
 func (m *Mailbox) SetBudget(b Budget) error {

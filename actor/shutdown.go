@@ -1,0 +1,146 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/quiesce/quiesce/lifecycle"
+	"github.com/quiesce/quiesce/mailbox"
+)
+
+// Tree is what a Shutdown did: one report per root, each with its subtree's reports
+// nested under it, and the verdict over all of them.
+type Tree struct {
+	Roots    []*lifecycle.Report
+	Verdict  lifecycle.Verdict
+	Duration time.Duration
+}
+
+// String renders the tree like the tree command: each component with its status and
+// duration, its steps and its children under it.
+func (t *Tree) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "shutdown: %v in %v\n", t.Verdict, t.Duration.Round(time.Microsecond))
+	for _, r := range t.Roots {
+		b.WriteString(r.Tree())
+	}
+	return b.String()
+}
+
+// Components counts the reports in the tree, and how many ended each way.
+func (t *Tree) Components() (total int, by map[lifecycle.Verdict]int) {
+	by = make(map[lifecycle.Verdict]int)
+	var walk func(r *lifecycle.Report)
+	walk = func(r *lifecycle.Report) {
+		total++
+		own := *r
+		own.Children = nil
+		by[own.Verdict()]++
+		for _, c := range r.Children {
+			walk(c)
+		}
+	}
+	for _, r := range t.Roots {
+		walk(r)
+	}
+	return total, by
+}
+
+// ErrIncomplete: Shutdown returned before every root had stopped (ctx was done, and
+// the force budget after it too). The Tree holds what had finished.
+var ErrIncomplete = errors.New("quiesce: shutdown incomplete")
+
+// Shutdown stops the trees under roots gracefully, for cause, under one outer
+// deadline (ctx's), and returns one tree report.
+//
+// The algorithm:
+//  1. If ctx has a deadline, each root gets the budget that makes its force, and
+//     the abandonment after it, land by the deadline: the time left less twice the
+//     roots' force budget (lifecycle.DefaultForceBudget unless their props set one).
+//  2. Each root is asked to stop with reason Shutdown. A root that is already
+//     stopping, because an earlier Shutdown or anything else asked, is forced
+//     instead: a second Shutdown is the second SIGTERM. A force reaches every
+//     descendant still stopping.
+//  3. Shutdown waits for every root. If ctx is done first, it forces the roots and
+//     waits once more, for the force budget, then returns ErrIncomplete with what
+//     has finished.
+//
+// Children stop as their parents' plans say: in parallel or in reverse order, each
+// under its own budget, each report nested in its parent's.
+func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots ...*actor.PID) (*Tree, error) {
+	start := time.Now()
+	reason := lifecycle.NewReason(lifecycle.Shutdown, cause)
+	tickets := make([]*mailbox.Ticket, 0, len(roots))
+	var errs []error
+	for _, pid := range roots {
+		mb := mailbox.Of(system, pid)
+		if mb == nil {
+			errs = append(errs, fmt.Errorf("%v: %w", pid, ErrNotComponent))
+			continue
+		}
+		if t := mb.Ticket(); t != nil {
+			tickets = append(tickets, mb.Force(cause)) // already stopping: the second request forces
+			continue
+		}
+		if deadline, ok := ctx.Deadline(); ok {
+			left := time.Until(deadline) - 2*mb.ForceBudget()
+			b := mailbox.Brutal
+			if left > 0 {
+				b = mailbox.After(left)
+			}
+			_ = mb.SetBudget(b)
+		}
+		tickets = append(tickets, mb.Request(reason, nil))
+	}
+	tree := &Tree{}
+	done := func() bool {
+		for _, t := range tickets {
+			select {
+			case <-t.Done():
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	wait := func(until <-chan struct{}, timeout <-chan time.Time) bool {
+		for _, t := range tickets {
+			select {
+			case <-t.Done():
+			case <-until:
+				return done()
+			case <-timeout:
+				return done()
+			}
+		}
+		return true
+	}
+	complete := wait(ctx.Done(), nil)
+	if !complete {
+		var grace time.Duration
+		for _, pid := range roots {
+			if mb := mailbox.Of(system, pid); mb != nil {
+				mb.Force(context.Cause(ctx))
+				grace = max(grace, 2*mb.ForceBudget())
+			}
+		}
+		timer := time.NewTimer(grace)
+		if complete = wait(nil, timer.C); !complete {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrIncomplete, context.Cause(ctx)))
+		}
+		timer.Stop()
+	}
+	for _, t := range tickets {
+		if r := t.Report(); r != nil {
+			tree.Roots = append(tree.Roots, r)
+			tree.Verdict = max(tree.Verdict, r.Verdict())
+		}
+	}
+	tree.Duration = time.Since(start)
+	return tree, errors.Join(errs...)
+}

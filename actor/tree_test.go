@@ -1,0 +1,262 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	qactor "github.com/quiesce/quiesce/actor"
+	"github.com/quiesce/quiesce/lifecycle"
+	"github.com/quiesce/quiesce/mailbox"
+	"github.com/quiesce/quiesce/policy"
+)
+
+// A 3-level tree with random steps, stopped from its root, while some of its nodes
+// get a second request in the middle of their cleanup: every deferred step finishes,
+// every request comes back as exactly one notice to the parent, and nothing is cut
+// short, since every budget is infinite.
+func TestARandomTreeStopsFromItsRootAndEveryRequestComesBackAsANotice(t *testing.T) {
+	for seed := range uint64(6) {
+		t.Run("seed "+string(rune('0'+seed)), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := rand.New(rand.NewPCG(seed, 42))
+				root := randomTree(r, "r", 3, 3)
+				heard := &notices{}
+				sys := newSystem()
+				published, unsubscribe := events[mailbox.Notice](sys)
+				defer unsubscribe()
+				pid := spawnTree(sys, root, heard, size(root))
+
+				done := make(chan *qactor.Tree)
+				go func() {
+					tree, err := qactor.Shutdown(context.Background(), sys, errors.New("SIGTERM"), pid)
+					assert.NoError(t, err)
+					done <- tree
+				}()
+				// Mid-cleanup, a second request to every mid-level node and one leaf each.
+				time.Sleep(250 * time.Millisecond)
+				synctest.Wait()
+				var asked []string
+				for _, mid := range root.children {
+					for _, name := range []string{"r/" + mid.name, "r/" + mid.name + "/" + mid.children[0].name} {
+						if live, ok := qactor.PhaseOf(sys, actor.NewPID(sys.Address(), name)); ok && live == lifecycle.Stopping {
+							sys.Root.Stop(actor.NewPID(sys.Address(), name))
+							asked = append(asked, name)
+						}
+					}
+				}
+				tree := <-done
+				synctest.Wait()
+
+				require.Len(t, tree.Roots, 1)
+				total, _ := tree.Components()
+				assert.Equal(t, size(root), total, "every node's report is in the tree")
+				assert.Equal(t, lifecycle.AllCompleted, tree.Verdict)
+
+				// One notice per request, to the parent, and on the EventStream.
+				var notes []mailbox.Notice
+				for len(published) > 0 {
+					if n := <-published; !isFinished(n) {
+						notes = append(notes, n)
+					}
+				}
+				assert.Len(t, notes, len(asked), "one notice per request: %v", asked)
+				heardOnce := 0
+				for _, n := range heard.all() {
+					if !isFinished(n) {
+						heardOnce++
+					}
+				}
+				assert.Equal(t, len(asked), heardOnce, "each parent heard its child's notice in Receive")
+
+				// Nothing is cut short: deferred steps finish; only a plain step that a
+				// request reached is interrupted, and only then.
+				byName := map[string]*lifecycle.Report{}
+				walk(tree.Roots[0], 0, func(rep *lifecycle.Report, _ int) { byName[rep.Actor] = rep })
+				for name, rep := range byName {
+					for _, s := range rep.Steps {
+						switch {
+						case s.Status == lifecycle.Skipped:
+						case s.Policy.Deferred():
+							assert.Equal(t, lifecycle.Completed, s.Status, "%s %s", name, s.Name)
+						case s.Status == lifecycle.Interrupted:
+							assert.Contains(t, asked, name, "%s %s was interrupted, but nobody asked", name, s.Name)
+						default:
+							assert.Contains(t, []lifecycle.Status{lifecycle.Completed, lifecycle.Skipped}, s.Status, "%s %s", name, s.Name)
+						}
+						if s.Status == lifecycle.Skipped {
+							assert.True(t, someReraised(rep), "%s %s skipped without a re-raise", name, s.Name)
+						}
+					}
+				}
+				for _, n := range notes {
+					switch n := n.(type) {
+					case *mailbox.DeferredCancel:
+						if n.Step != "" {
+							step := stepNamed(byName[n.Child.Id], n.Step)
+							assert.Equal(t, lifecycle.Completed, step.Status, "deferred, so it finished")
+							assert.GreaterOrEqual(t, step.Deferred, 1)
+						}
+						assert.Equal(t, mailbox.Unlimited, n.BudgetLeft)
+						assert.GreaterOrEqual(t, n.Requests, 1)
+					case *mailbox.Interrupted:
+						assert.Equal(t, lifecycle.Interrupted, stepNamed(byName[n.Child.Id], n.Step).Status)
+					default:
+						t.Errorf("unexpected notice %T", n)
+					}
+				}
+				text := tree.String()
+				assert.True(t, strings.HasPrefix(text, "shutdown: all completed in "))
+				assert.Contains(t, text, "── r/r0 [all completed")
+				assert.Contains(t, text, "│   ")
+				settle()
+				assert.Contains(t, text, "shutdown: SIGTERM")
+			})
+		})
+	}
+}
+
+func isFinished(n mailbox.Notice) bool { _, ok := n.(*mailbox.Finished); return ok }
+
+func someReraised(r *lifecycle.Report) bool {
+	for _, s := range r.Steps {
+		if s.Reraised {
+			return true
+		}
+	}
+	return false
+}
+
+func stepNamed(r *lifecycle.Report, name string) lifecycle.StepReport {
+	for _, s := range r.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	return lifecycle.StepReport{}
+}
+
+// The escalation ladder, each rung observed: a child that overruns its budget is
+// forced; a step deaf to the force is abandoned after the force budget; the parent
+// hears of each rung; and the abandoned goroutine is named by its label.
+func TestTheLadderBudgetForceAbandonIsObservedRungByRung(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stuck := make(chan struct{})
+		root := &spec{name: "sup", steps: []stepSpec{{name: "flush", policy: policy.DeferFlag, d: 100 * time.Millisecond}},
+			children: []*spec{
+				{name: "slow", budget: mailbox.After(2 * time.Second), steps: []stepSpec{
+					{name: "drain", policy: policy.DeferFlag, d: 10 * time.Second},
+					{name: "bye", policy: policy.Plain, d: time.Millisecond},
+					{name: "close", policy: policy.Plain, d: time.Millisecond, always: true},
+				}},
+				{name: "deaf", budget: mailbox.After(time.Second), steps: []stepSpec{
+					{name: "hang", policy: policy.DeferReraise, stuck: stuck},
+					{name: "close", policy: policy.Plain, d: time.Millisecond, always: true},
+				}},
+				{name: "quick", steps: []stepSpec{{name: "close", policy: policy.Plain, d: time.Millisecond}}},
+			}}
+		heard := &notices{}
+		sys := newSystem()
+		pid := spawnTree(sys, root, heard, size(root))
+		start := time.Now()
+		tree, err := qactor.Shutdown(context.Background(), sys, nil, pid)
+		require.NoError(t, err)
+		close(stuck) // the abandoned goroutine is ours to end
+		synctest.Wait()
+
+		assert.Equal(t, lifecycle.SomeAbandoned, tree.Verdict)
+		byName := map[string]*lifecycle.Report{}
+		walk(tree.Roots[0], 0, func(r *lifecycle.Report, _ int) { byName[r.Actor] = r })
+
+		slow := byName["sup/slow"]
+		assert.Equal(t, lifecycle.Forced, slow.Steps[0].Status, "forced when its 2 s budget ran out")
+		assert.Equal(t, 2*time.Second, slow.Steps[0].Duration)
+		assert.ErrorIs(t, slow.Forced, mailbox.ErrBudgetExpired)
+		assert.Equal(t, lifecycle.Skipped, slow.Steps[1].Status, "after a force, only Always steps")
+		assert.Equal(t, lifecycle.Completed, slow.Steps[2].Status)
+
+		deaf := byName["sup/deaf"]
+		assert.Equal(t, lifecycle.Abandoned, deaf.Steps[0].Status)
+		assert.Equal(t, 2*time.Second, deaf.Steps[0].Duration, "forced at 1 s, abandoned a force budget later")
+		assert.Equal(t, "op=hang", deaf.Steps[0].Goroutine)
+		assert.Equal(t, lifecycle.Completed, deaf.Steps[1].Status, "its Always step still ran")
+
+		assert.Equal(t, lifecycle.AllCompleted, byName["sup/quick"].Verdict())
+		assert.Equal(t, lifecycle.Completed, byName["sup"].Steps[len(byName["sup"].Steps)-1].Status)
+		assert.Less(t, time.Since(start), 3*time.Second)
+
+		var rungs []string
+		for _, n := range heard.by["sup"] {
+			switch n := n.(type) {
+			case *mailbox.Forced:
+				rungs = append(rungs, "forced "+n.Child.Id+" in "+n.Step)
+			case *mailbox.Abandoned:
+				rungs = append(rungs, "abandoned "+n.Child.Id+" "+n.Step+" "+n.Goroutine)
+			case *mailbox.Finished:
+				rungs = append(rungs, "finished "+n.Child.Id)
+			}
+		}
+		assert.ElementsMatch(t, []string{
+			"forced sup/deaf in hang", "forced sup/slow in drain", "abandoned sup/deaf hang op=hang",
+			"finished sup/slow", "finished sup/deaf", "finished sup/quick",
+		}, rungs)
+		settle()
+	})
+}
+
+// Shutdown under an outer deadline forces the tree in time to finish by it, and a
+// second Shutdown forces at once: the second SIGTERM.
+func TestShutdownKeepsItsDeadlineAndASecondShutdownForces(t *testing.T) {
+	long := func() *spec {
+		return &spec{name: "svc", steps: []stepSpec{{name: "drain", policy: policy.DeferFlag, d: time.Minute}},
+			children: []*spec{{name: "w", steps: []stepSpec{{name: "finish", policy: policy.DeferFlag, d: time.Minute}}}}}
+	}
+	t.Run("deadline", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			sys := newSystem()
+			root := long()
+			pid := spawnTree(sys, root, &notices{}, size(root))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			start := time.Now()
+			tree, err := qactor.Shutdown(ctx, sys, nil, pid)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, time.Since(start), 30*time.Second, "done by the deadline")
+			assert.Equal(t, lifecycle.SomeForced, tree.Verdict)
+			assert.Equal(t, 28*time.Second, time.Since(start), "forced at the deadline less twice the force budget")
+			settle()
+		})
+	})
+	t.Run("second shutdown", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			sys := newSystem()
+			root := long()
+			pid := spawnTree(sys, root, &notices{}, size(root))
+			first := make(chan *qactor.Tree)
+			go func() {
+				tree, err := qactor.Shutdown(context.Background(), sys, errors.New("SIGTERM"), pid)
+				assert.NoError(t, err)
+				first <- tree
+			}()
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			second, err := qactor.Shutdown(context.Background(), sys, errors.New("SIGTERM again"), pid)
+			require.NoError(t, err)
+			tree := <-first
+			assert.Equal(t, 5*time.Second, tree.Roots[0].Duration, "the second request forced it at once")
+			assert.Equal(t, lifecycle.SomeForced, second.Verdict)
+			assert.ErrorContains(t, tree.Roots[0].Forced, "SIGTERM again")
+			w := tree.Roots[0].Children[0]
+			assert.Equal(t, lifecycle.Forced, w.Steps[0].Status, "the force reached the child")
+			settle()
+		})
+	})
+}
