@@ -76,9 +76,15 @@ func (m *Mailbox) postWhileStopping(msg any) {
 	if f, ok := inner.(*Finished); ok && st != nil {
 		st.children.addReport(f.Report)
 	}
-	if _, ok := inner.(Notice); ok && adm == refusing && m.user.push(msg, 0) == pushed {
-		m.userCount.Add(1)
-		m.schedule()
+	if _, ok := inner.(Notice); ok {
+		if adm == refusing && m.user.push(msg, 0) == pushed {
+			m.userCount.Add(1)
+			m.schedule()
+			return
+		}
+		// The plan is over, so Receive will not run again. The notice is recorded
+		// above if it carries a report, and its sender published it on the
+		// EventStream: nothing is lost, and it is no refusal.
 		return
 	}
 	err := ErrStopping

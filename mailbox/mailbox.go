@@ -236,12 +236,12 @@ func (m *Mailbox) system(msg any, gen uint32) bool {
 		m.invoker.InvokeSystemMessage(v)
 		m.started()
 	case *actor.Terminated:
+		m.beforeTerminated(v.Who)
 		m.invoker.InvokeSystemMessage(v)
 		m.afterTerminated()
 	case control:
 		if v == ctlHandOver {
-			m.invoker.InvokeSystemMessage(m.handOver())
-			m.afterTerminated()
+			m.handOver()
 			return true
 		}
 		return m.control(v, gen)

@@ -50,6 +50,7 @@ type stopState struct {
 	from       lifecycle.Phase // the phase the first request ended
 	drainLeft  int             // (actor) queued messages the drain still has to handle
 	drained    bool            // (actor) the drain is over: steps may run
+	handedOver bool            // (actor) protoactor has had its Stop or Restart
 	drainCount int             // (actor) messages processed by the drain
 	refusedAt  int64
 
@@ -287,25 +288,50 @@ func (m *Mailbox) finish(st *stopState) {
 			}
 		}
 	}
+	// The hand-over to protoactor runs from the top of the loop (see system): its
+	// stop handlers are deep, and a goroutine that outgrows its stack pays for a copy.
+	m.pushSys(ctlHandOver)
+}
+
+// handOver gives protoactor the Stop or Restart it would have handled at once,
+// now that the plan is over. protoactor still waits for any child left before it
+// finalizes; the report waits for them too (see beforeTerminated).
+func (m *Mailbox) handOver() {
+	st := m.stop.Load()
+	st.handedOver = true
+	if len(m.ctx.Children()) == 0 {
+		m.complete(st)
+	}
+	if st.kind == restartKind { // fixed once finalizing
+		m.invoker.InvokeSystemMessage(&actor.Restart{})
+		return // the next incarnation's ResumeMailbox ends the restart
+	}
+	m.invoker.InvokeSystemMessage(&actor.Stop{})
+	m.afterTerminated()
+}
+
+// beforeTerminated sees a child's Terminated before protoactor does. If it is the
+// last child of an actor whose plan is over, protoactor is about to finalize the
+// actor: its report is complete now, and its parent must have it before the
+// Terminated that protoactor will send.
+func (m *Mailbox) beforeTerminated(who *actor.PID) {
+	st := m.stop.Load()
+	if st == nil || !st.handedOver || st.report.Load() != nil {
+		return
+	}
+	if kids := m.ctx.Children(); len(kids) == 1 && kids[0].Equal(who) {
+		m.complete(st)
+	}
+}
+
+// complete finishes the stop's report, with every child's, and sends it to the parent.
+func (m *Mailbox) complete(st *stopState) {
 	rep := st.exec.Report()
 	rep.Drained = st.drainCount
 	rep.Refused = int(m.refused.Load() - st.refusedAt)
 	rep.Children = st.children.reports()
 	st.report.Store(rep)
 	m.notifyParent(&Finished{Child: m.self(), Report: rep})
-	// The hand-over to protoactor runs from the top of the loop (see system): its
-	// stop handlers are deep, and a goroutine that outgrows its stack pays for a copy.
-	m.pushSys(ctlHandOver)
-}
-
-// handOver is what protoactor gets once the plan is over: the Stop or Restart it
-// would have handled at once. A restart ends with the next incarnation's
-// ResumeMailbox (see resumed).
-func (m *Mailbox) handOver() any {
-	if st := m.stop.Load(); st != nil && st.kind == restartKind {
-		return &actor.Restart{}
-	}
-	return &actor.Stop{}
 }
 
 // afterTerminated checks, once the plan is over, whether protoactor has finished
