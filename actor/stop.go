@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -63,4 +64,21 @@ func Result(f *actor.Future) (any, error) {
 		return nil, r
 	}
 	return res, err
+}
+
+// Force forces the stop of each pid, beginning one with reason Requested if it is not
+// stopping yet: the running step's own ctx is cancelled (lifecycle.ErrForced, with
+// cause), only Always steps run, and every descendant still stopping is forced too.
+// It does not wait; Stop or Shutdown, called before or after, returns the report.
+func Force(system *actor.ActorSystem, cause error, pids ...*actor.PID) error {
+	var errs []error
+	for _, pid := range pids {
+		mb := mailbox.Of(system, pid)
+		if mb == nil {
+			errs = append(errs, fmt.Errorf("%v: %w", pid, ErrNotComponent))
+			continue
+		}
+		mb.Force(cause)
+	}
+	return errors.Join(errs...)
 }

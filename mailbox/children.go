@@ -45,7 +45,7 @@ func (w *childWatch) childTerminated(who *actor.PID) {
 	}
 }
 
-// watch starts waiting for the children in kids that have not yet terminated, and
+// watch prepares to wait for the children in kids that have not yet terminated, and
 // returns them. The waiter is woken each time wakeEvery more have gone, and when the
 // last has.
 func (w *childWatch) watch(kids []*actor.PID, wakeEvery int) []*actor.PID {
@@ -57,11 +57,22 @@ func (w *childWatch) watch(kids []*actor.PID, wakeEvery int) []*actor.PID {
 	var alive []*actor.PID
 	for _, pid := range kids {
 		if _, gone := w.terminated[pid.Id]; !gone {
-			w.waiting[pid.Id] = pid
 			alive = append(alive, pid)
 		}
 	}
 	return alive
+}
+
+// await adds pid to the children waited for, unless it has terminated meanwhile. A
+// child joins just before it is asked to stop, so that a force of the parent reaches
+// only children already stopping with the parent's reason; the Children step forces
+// the others as it asks them.
+func (w *childWatch) await(pid *actor.PID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, gone := w.terminated[pid.Id]; !gone {
+		w.waiting[pid.Id] = pid
+	}
 }
 
 func (w *childWatch) left() int {
@@ -135,6 +146,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 	reason := lifecycle.NewReason(lifecycle.ParentStopping, st.reason)
 	self := m.self()
 	stop := func(pid *actor.PID) {
+		st.children.await(pid)
 		cm := Of(sys, pid)
 		if cm == nil {
 			sys.Root.Stop(pid) // not a Quiesce actor: protoactor's stop

@@ -23,6 +23,7 @@ type Mailbox struct {
 	paused    atomic.Int32 // suspendedBit | heldBit: user messages wait
 	admission atomic.Int32 // open, holding, refusing, closed
 	gen       atomic.Uint32
+	finalized atomic.Bool // protoactor has had the Stop or Restart: see PostSystemMessage
 
 	invoker    actor.MessageInvoker
 	dispatcher actor.Dispatcher
@@ -121,6 +122,11 @@ func (m *Mailbox) PostUserMessage(msg any) {
 func (m *Mailbox) PostSystemMessage(msg any) {
 	switch v := msg.(type) {
 	case *actor.Stop:
+		if m.stop.Load() != nil && m.parentFinalizing() {
+			// protoactor repeats a parent's stop to every child still there when it
+			// finalizes the parent: for a child already stopping, that is no new request.
+			return
+		}
 		m.request(stopKind, nil, nil)
 		return
 	case *actor.Restart:
@@ -132,6 +138,16 @@ func (m *Mailbox) PostSystemMessage(msg any) {
 		}
 	}
 	m.pushSys(msg)
+}
+
+// parentFinalizing reports whether the parent is a Quiesce actor whose plan is over
+// and that protoactor is finalizing.
+func (m *Mailbox) parentFinalizing() bool {
+	if m.ctx == nil || m.ctx.Parent() == nil {
+		return false
+	}
+	p := Of(m.ctx.ActorSystem(), m.ctx.Parent())
+	return p != nil && p.finalized.Load()
 }
 
 func (m *Mailbox) pushSys(msg any) {

@@ -299,6 +299,7 @@ func (m *Mailbox) finish(st *stopState) {
 func (m *Mailbox) handOver() {
 	st := m.stop.Load()
 	st.handedOver = true
+	m.finalized.Store(true)
 	if len(m.ctx.Children()) == 0 {
 		m.complete(st)
 	}
@@ -327,6 +328,7 @@ func (m *Mailbox) beforeTerminated(who *actor.PID) {
 // complete finishes the stop's report, with every child's, and sends it to the parent.
 func (m *Mailbox) complete(st *stopState) {
 	rep := st.exec.Report()
+	rep.Duration = time.Since(rep.Start) // until protoactor finalizes: children included
 	rep.Drained = st.drainCount
 	rep.Refused = int(m.refused.Load() - st.refusedAt)
 	rep.Children = st.children.reports()
