@@ -28,7 +28,7 @@ type session struct {
 	store  *store
 	stats  *stats
 	cfg    *config
-	busy   busy          // requests read and not yet answered
+	busy   busy           // requests read and not yet answered
 	slow   sync.WaitGroup // SLOW timers: the session owns them
 	quit   chan struct{}  // closed by close: pending SLOW timers answer at once
 	reader chan struct{}  // closed when the reader goroutine has returned
