@@ -33,6 +33,9 @@ type Options struct {
 	Context context.Context
 	// Observer, when set, hears of each step's outcome, progress and abandonment.
 	Observer Observer
+	// Start is when the stop began, if before Start is called (an actor's first
+	// request may wait for its goroutine): the Report's Start. Zero means now.
+	Start time.Time
 }
 
 // Observer hears what an Execution does. Its methods must be quick and must not call
@@ -139,7 +142,11 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 			e.base.Context = context.WithoutCancel(opts.Context)
 		}
 	}
-	e.report = &Report{Actor: opts.Actor, Reason: reason, Start: time.Now(), Steps: make([]StepReport, len(p.steps))}
+	start := opts.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
+	e.report = &Report{Actor: opts.Actor, Reason: reason, Start: start, Steps: make([]StepReport, len(p.steps))}
 	for i, s := range p.steps {
 		e.report.Steps[i] = StepReport{Name: s.Name, Policy: s.Policy}
 	}

@@ -35,9 +35,13 @@ type Refused struct {
 }
 
 func (r *Refused) Error() string {
-	s := fmt.Sprintf("quiesce: %v %v %T", r.Actor, r.Err, r.Message)
+	who := "actor"
+	if r.Actor != nil {
+		who = r.Actor.Id
+	}
+	s := fmt.Sprintf("quiesce: %s %v (%T)", who, r.Err, r.Message)
 	if r.Reason != nil {
-		s += " (" + r.Reason.Error() + ")"
+		s += ": " + r.Reason.Error()
 	}
 	return s
 }

@@ -202,6 +202,7 @@ func (m *Mailbox) buildExecution(st *stopState) {
 		ForceBudget: m.cfg.ForceBudget,
 		Context:     (*stepValues)(m),
 		Observer:    (*observer)(m),
+		Start:       st.began,
 	})
 	m.mu.Lock()
 	st.exec = exec
