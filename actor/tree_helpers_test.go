@@ -21,6 +21,9 @@ type spec struct {
 	steps    []stepSpec
 	children []*spec
 	budget   mailbox.Budget
+	// childrenLast places the Children step after the node's own steps; by default
+	// the children stop first.
+	childrenLast bool
 }
 
 type stepSpec struct {
@@ -84,6 +87,9 @@ func (s *spec) props(heard *notices) *actor.Props {
 				return context.Cause(ctx)
 			}
 		}}
+	}
+	if s.childrenLast {
+		steps = append(steps, qactor.Children[*node](policy.DeferFlag, 0))
 	}
 	return qactor.Component[*node]{
 		New:    func() *node { return &node{spec: s, heard: heard} },

@@ -260,3 +260,37 @@ func TestShutdownKeepsItsDeadlineAndASecondShutdownForces(t *testing.T) {
 		})
 	})
 }
+
+// A parent forced before its Children step still runs that step (it is Always) and
+// passes the force on: its children are forced, not left to drain under their own
+// budgets. The connection manager's force test found it skipped.
+func TestAParentForcedBeforeItsChildrenStepStillForcesItsChildren(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		root := &spec{name: "p", steps: []stepSpec{{name: "flush", policy: policy.DeferFlag, d: time.Minute}},
+			children: []*spec{{name: "c", steps: []stepSpec{{name: "drain", policy: policy.DeferFlag, d: time.Minute}}}}}
+		// The parent's own step comes first; its children stop after it.
+		sys := newSystem()
+		heard := &notices{}
+		root.childrenLast = true
+		pid := spawnTree(sys, root, heard, size(root))
+		done := make(chan *qactor.Tree)
+		go func() {
+			tree, err := qactor.Shutdown(context.Background(), sys, nil, pid)
+			assert.NoError(t, err)
+			done <- tree
+		}()
+		time.Sleep(time.Second) // the parent is in flush; its children step has not begun
+		synctest.Wait()
+		require.NoError(t, qactor.Force(sys, errors.New("operator"), pid))
+		tree := <-done
+		p := tree.Roots[0]
+		assert.Equal(t, lifecycle.Forced, stepNamed(p, "flush").Status)
+		assert.Equal(t, lifecycle.Completed, stepNamed(p, mailbox.ChildrenStep).Status, "Always: it ran after the force")
+		require.Len(t, p.Children, 1)
+		c := p.Children[0]
+		assert.Equal(t, lifecycle.ParentStopping, c.Reason.Kind)
+		assert.Contains(t, []lifecycle.Status{lifecycle.Forced, lifecycle.Skipped}, c.Steps[0].Status, "the child was forced too")
+		assert.Less(t, tree.Duration, 10*time.Second)
+		settle()
+	})
+}

@@ -230,6 +230,9 @@ func (r *Report) tree(b *strings.Builder, first, rest string, root bool) {
 		if !s.Start.IsZero() {
 			line += " " + s.Duration.Round(time.Microsecond).String()
 		}
+		if s.Progress != nil {
+			line += " [" + s.Progress.String() + "]"
+		}
 		if note := s.note(); note != "" {
 			line += " (" + note + ")"
 		}

@@ -116,10 +116,10 @@ const ChildrenStep = "children"
 // each with reason ParentStopping, and waits until each has stopped. Place it
 // anywhere in a plan; a plan without it stops the children before its first step,
 // under DeferFlag. A cancellation of the step's ctx stops the waiting (the children
-// go on stopping, and protoactor still waits for them before the actor stops); a
-// force forces the children too.
+// go on stopping, and protoactor still waits for them before the actor stops). The
+// step is Always: after a force it still runs, and forces the children.
 func Children(p policy.Policy, timeout time.Duration) lifecycle.Step {
-	return lifecycle.Step{Name: ChildrenStep, Policy: p, Timeout: timeout, Run: runChildren}
+	return lifecycle.Step{Name: ChildrenStep, Policy: p, Timeout: timeout, Always: true, Run: runChildren}
 }
 
 // shared is what every mailbox made by one Producer reads.

@@ -42,6 +42,7 @@ type stopState struct {
 	heldCause  error                // (mu)
 	forced     error                // (mu) why the stop was forced, or nil
 	finalizing bool                 // (mu) the plan is over
+	next       *stopState           // (mu) a stop asked for as a restart finalizes: the next incarnation's
 	deadline   time.Time            // (mu) when the budget runs out; zero if infinite
 	timer      *time.Timer          // (mu) the budget's timer
 
@@ -49,6 +50,7 @@ type stopState struct {
 
 	from       lifecycle.Phase // the phase the first request ended
 	drainLeft  int             // (actor) queued messages the drain still has to handle
+	built      bool            // (actor) the execution exists, and so does drainLeft
 	drained    bool            // (actor) the drain is over: steps may run
 	handedOver bool            // (actor) protoactor has had its Stop or Restart
 	drainCount int             // (actor) messages processed by the drain
@@ -106,6 +108,13 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID) *st
 		return st
 	}
 	if st.finalizing {
+		if st.kind == restartKind && k != restartKind {
+			// The restart's plan is over and the next incarnation is on its way: it is
+			// the one to stop, as soon as it is alive (see resumed).
+			next := m.nextLocked(st, reason)
+			m.mu.Unlock()
+			return next
+		}
 		m.mu.Unlock()
 		return st // too late to change anything: the plan is over
 	}
@@ -146,8 +155,18 @@ func (m *Mailbox) lastFailure() error {
 }
 
 func (m *Mailbox) beginLocked(k kind, reason *lifecycle.Reason) *stopState {
-	st := &stopState{reason: reason, began: time.Now(), done: make(chan struct{}), kind: k, refusedAt: m.refused.Load()}
-	if k == restartKind {
+	st := m.newStop(k, reason)
+	m.installLocked(st)
+	return st
+}
+
+func (m *Mailbox) newStop(k kind, reason *lifecycle.Reason) *stopState {
+	return &stopState{reason: reason, began: time.Now(), done: make(chan struct{}), kind: k, refusedAt: m.refused.Load()}
+}
+
+// installLocked makes st the stop under way: admission changes, the budget counts.
+func (m *Mailbox) installLocked(st *stopState) {
+	if st.kind == restartKind {
 		m.admission.Store(holding)
 		m.paused.Or(heldBit)
 	} else {
@@ -155,7 +174,21 @@ func (m *Mailbox) beginLocked(k kind, reason *lifecycle.Reason) *stopState {
 	}
 	m.stop.Store(st)
 	m.armBudgetLocked(st)
-	return st
+}
+
+// nextLocked returns the stop that waits for a finalizing restart's next
+// incarnation, making it with reason if it is the first request for it. A later
+// request is held, to reach the next stop's first step.
+func (m *Mailbox) nextLocked(st *stopState, reason *lifecycle.Reason) *stopState {
+	if st.next == nil {
+		st.next = m.newStop(stopKind, reason)
+		return st.next
+	}
+	st.next.held++
+	if st.next.heldCause == nil {
+		st.next.heldCause = reason
+	}
+	return st.next
 }
 
 // began follows the first request, on the requester's goroutine: it does no more
@@ -197,6 +230,7 @@ func (m *Mailbox) buildExecution(st *stopState) {
 	if m.cfg.withChildren != nil && m.ctx != nil && len(m.ctx.Children()) > 0 {
 		plan = m.cfg.withChildren
 	}
+	st.built = true
 	exec := plan.Start(st.reason, lifecycle.Options{
 		Actor:       m.label(),
 		ForceBudget: m.cfg.ForceBudget,
@@ -252,6 +286,11 @@ func (m *Mailbox) userWhileStopping(msg any) {
 		m.refuse(&actor.PoisonPill{}, ErrStopping, st.reason)
 	case st == nil:
 		m.invoker.InvokeUserMessage(msg) // the restart is over: the new incarnation takes it
+	case !st.drained && !st.built:
+		// Taken between the first request and ctlBegin: queued before the stop, so
+		// part of the drain; buildExecution counts what is left.
+		st.drainCount++
+		m.invoker.InvokeUserMessage(msg)
 	case !st.drained:
 		st.drainCount++
 		m.invoker.InvokeUserMessage(msg)
@@ -305,6 +344,9 @@ func (m *Mailbox) handOver() {
 		m.complete(st)
 	}
 	if st.kind == restartKind { // fixed once finalizing
+		m.mu.Lock()
+		m.failure = nil // this restart's cause: the next incarnation's failures are its own
+		m.mu.Unlock()
 		m.invoker.InvokeSystemMessage(&actor.Restart{})
 		return // the next incarnation's ResumeMailbox ends the restart
 	}
@@ -341,7 +383,9 @@ func (m *Mailbox) complete(st *stopState) {
 // stopping the actor: it waits for the last child before it does.
 func (m *Mailbox) afterTerminated() {
 	st := m.stop.Load()
-	if st == nil || m.admission.Load() != closed || len(m.ctx.Children()) > 0 {
+	// Only once protoactor has had its Stop (a Terminated can come between the plan's
+	// end and the hand-over), and only for a stop: a restart ends in resumed.
+	if st == nil || !st.handedOver || st.kind == restartKind || len(m.ctx.Children()) > 0 {
 		return
 	}
 	select {
@@ -360,18 +404,28 @@ func (m *Mailbox) resumed() {
 	st := m.stop.Load()
 	m.mu.Lock()
 	if st == nil || !st.finalizing || st.kind != restartKind {
+		m.failure = nil // a Resume directive: the failure is dealt with, and no later Restart's cause
 		m.mu.Unlock()
 		return
 	}
-	m.stop.Store(nil)
+	next := st.next
+	if next != nil {
+		m.installLocked(next) // a stop came as the restart finalized: the new incarnation stops
+	} else {
+		m.stop.Store(nil)
+	}
 	m.mu.Unlock()
 	old := m.phase.Load()
 	from, _ := old.Advance(lifecycle.Stopped)
 	(*observer)(m).phaseChanged(from, lifecycle.Stopped, st.reason)
 	close(st.done)
 	m.phase.Store(new(lifecycle.State))
-	m.admission.Store(open)
 	m.paused.And(^heldBit)
+	if next != nil {
+		m.began(next) // its messages, held through the restart, are its drain
+		return
+	}
+	m.admission.Store(open)
 	m.started()
 }
 
@@ -414,6 +468,14 @@ func (m *Mailbox) Force(cause error) *Ticket {
 		m.mu.Unlock()
 		m.began(st)
 		m.mu.Lock()
+	}
+	if st.finalizing && st.kind == restartKind {
+		next := m.nextLocked(st, lifecycle.NewReason(lifecycle.Requested, cause))
+		if next.forced == nil {
+			next.forced = cause // applied when the next incarnation begins its stop
+		}
+		m.mu.Unlock()
+		return &Ticket{next}
 	}
 	if st.finalizing || st.forced != nil {
 		m.mu.Unlock()

@@ -196,6 +196,11 @@ func TestASecondSignalForcesTheShutdown(t *testing.T) {
 	assert.Equal(t, "ERR shutting down: forced", c.line(), "the cut-short request is still answered")
 	o := <-done
 	require.NotNil(t, o.tree)
+	defer func() {
+		if t.Failed() {
+			t.Logf("%s\n%+v", out.String(), o.tree.Roots[0])
+		}
+	}()
 	assert.Equal(t, lifecycle.SomeForced, o.tree.Verdict, "%s", o.tree)
 	assert.Less(t, o.tree.Duration, 10*time.Second)
 	assert.Contains(t, out.String(), "terminated again: forcing")

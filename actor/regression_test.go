@@ -1,15 +1,12 @@
-package main
+package actor_test
 
-// Two library bugs this example ran into. Each test pins one down on a small actor
-// system in a synctest bubble, where synctest.Wait is the sync point: everything
-// that can happen without the clock moving has happened. Both fail until the
-// mailbox is fixed; neither is worked around in the example.
+// Regression tests for three faults examples/workertree ran into. Each pins one down
+// on a small actor system in a synctest bubble, where synctest.Wait is the sync
+// point: everything that can happen without the clock moving has happened.
 
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,13 +23,6 @@ import (
 	"github.com/quiesce/quiesce/policy"
 )
 
-func quietSystem() *actor.ActorSystem {
-	return actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }),
-		actor.WithDeadLetterThrottleInterval(time.Millisecond),
-	)
-}
-
 // crashy panics on "crash", and calls onRestarting when protoactor restarts it.
 type crashy struct{ onRestarting func() }
 
@@ -45,16 +35,14 @@ func (c *crashy) Receive(ctx actor.Context) {
 	}
 }
 
-// mailbox.request drops a stop that arrives once a restart's plan is over and
-// before the next incarnation is resumed (stopState.finalizing is set, and the
-// restart ends with a new incarnation): the window in which protoactor delivers
-// *actor.Restarting and *actor.Started. A parent's Children step that asks for the
-// stop in that window waits for a child that never stops (in workertree: a pool
-// stopping while a worker restarts), and qactor.Stop returns nil with the restart's
-// report while the component runs on. A Force in the window is dropped the same way.
-func TestLibraryBugAStopAtTheEndOfARestartIsLost(t *testing.T) {
+// A stop that arrives once a restart's plan is over, before the next incarnation
+// is resumed (while protoactor delivers *actor.Restarting and *actor.Started), stops
+// the next incarnation as soon as it is alive; a force in that window forces it.
+// It used to be dropped: a parent's Children step waited for a child that never
+// stopped, and qactor.Stop returned the restart's report while the child ran on.
+func TestAStopAtTheEndOfARestartStopsTheNextIncarnation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sys := quietSystem()
+		sys := newSystem()
 		var pid *actor.PID
 		var once sync.Once
 		child := qactor.Component[*crashy]{New: func() *crashy {
@@ -96,19 +84,14 @@ type watcher struct {
 
 func (w *watcher) Receive(actor.Context) {}
 
-// mailbox.afterTerminated closes a stop's Done, and publishes PhaseChanged to
-// Stopped, as soon as the plan is over (admission closed) and no child is left,
-// on any *actor.Terminated: also one that is handled between the plan's end
-// (finish) and the hand-over to protoactor (handOver), which is where complete
-// stores the report. Done then closes with no report: qactor.Stop returns (nil,
-// nil), and qactor.Shutdown returns a Tree without that root. Here the Terminated
-// is a watched actor's, placed in the window by a subscriber to the last
-// StepFinished event; in workertree it was the last child's, when the goroutine
-// that posts it was preempted between childTerminated and pushSys. One run in a
-// few hundred printed "shutdown: all completed in 0s" with no tree under it.
-func TestLibraryBugAStopIsOverBeforeItsReportExists(t *testing.T) {
+// A stop's Done closes only after protoactor has had its Stop, so the report always
+// exists by then. A *actor.Terminated handled between the plan's end and the
+// hand-over (here a watched actor's, placed in the window by a subscriber to the
+// last StepFinished event) used to close Done with no report: qactor.Stop returned
+// (nil, nil), and Shutdown a tree without that root.
+func TestAStopIsNotOverBeforeItsReportExists(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sys := quietSystem()
+		sys := newSystem()
 		other := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
 		w := &watcher{other: other, hold: make(chan struct{})}
 		props := qactor.Component[*watcher]{
@@ -174,20 +157,12 @@ func (c *counter) Receive(ctx actor.Context) {
 	}
 }
 
-// A graceful stop must drain what was queued before it. Between the requester
-// storing the stop and admission (beginLocked, on the requester's goroutine) and
-// its ctlBegin reaching the system queue (began), the actor's goroutine can pop a
-// user message: userWhileStopping takes it for the drain (st.drained is false),
-// with drainLeft still 0, so it ends the drain at once; buildExecution then leaves
-// the drain ended, and everything else queued before the stop is refused when the
-// plan is over. The report reads "1 drained, N refused". In workertree the queue so
-// refused a jobDone a worker had posted before the queue's stop began: a job done
-// and never recorded, in a graceful shutdown (about one run in a thousand under
-// -race). It is a race, so this test stops many components, each with fifty
-// messages queued by the caller before it asks; under -race it shows within a few
-// dozen stops, without -race in a few thousand.
-func TestLibraryBugAStopRefusesMessagesQueuedBeforeIt(t *testing.T) {
-	sys := quietSystem()
+// A graceful stop drains everything queued before it. The actor's goroutine may
+// take a message between the first request (admission changes on the requester's
+// goroutine) and the begin message reaching the system queue; that message used to
+// end the drain early, and the rest was refused: "1 drained, N refused".
+func TestAStopDrainsEveryMessageQueuedBeforeIt(t *testing.T) {
+	sys := newSystem()
 	for i := range 3000 {
 		var n atomic.Int64
 		pid := sys.Root.Spawn(qactor.Component[*counter]{New: func() *counter { return &counter{&n} }}.MustProps())
