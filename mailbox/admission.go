@@ -58,6 +58,11 @@ func (r *Refused) Unwrap() []error {
 // held for the next incarnation during a restart, queued if it is a notice, refused
 // otherwise.
 func (m *Mailbox) postWhileStopping(msg any) {
+	st := m.stop.Load()
+	_, inner, _ := actor.UnwrapEnvelope(msg)
+	if f, ok := inner.(*Finished); ok && st != nil {
+		st.children.addReport(f.Report) // a restart's report has its children's too
+	}
 	adm := m.admission.Load()
 	if adm == holding {
 		switch m.user.push(msg, m.cfg.Capacity) {
@@ -66,19 +71,14 @@ func (m *Mailbox) postWhileStopping(msg any) {
 			m.schedule()
 			return
 		case full:
-			m.refuse(msg, ErrFull, nil)
+			m.postFull(msg)
 			return
 		}
 		adm = m.admission.Load() // the restart became a stop, and ended
 	}
-	st := m.stop.Load()
 	var reason *lifecycle.Reason
 	if st != nil {
 		reason = st.reason
-	}
-	_, inner, _ := actor.UnwrapEnvelope(msg)
-	if f, ok := inner.(*Finished); ok && st != nil {
-		st.children.addReport(f.Report)
 	}
 	if _, ok := inner.(Notice); ok {
 		if adm == refusing && m.user.push(msg, 0) == pushed {
@@ -99,6 +99,24 @@ func (m *Mailbox) postWhileStopping(msg any) {
 		msg = &actor.PoisonPill{}
 	}
 	m.refuse(msg, err, reason)
+}
+
+// postFull admits a message that found the queue at its Capacity. Capacity bounds
+// user messages, not notices: a notice is queued all the same, anything else is
+// refused with ErrFull.
+func (m *Mailbox) postFull(msg any) {
+	if isNotice(msg) {
+		switch m.user.push(msg, 0) {
+		case pushed:
+			m.userCount.Add(1)
+			m.schedule()
+			return
+		case shut:
+			m.postWhileStopping(msg) // the stop ended while we looked
+			return
+		}
+	}
+	m.refuse(msg, ErrFull, nil)
 }
 
 // refuse answers msg's sender with a *Refused, or dead-letters it, and counts it.

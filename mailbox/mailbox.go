@@ -111,7 +111,7 @@ func (m *Mailbox) PostUserMessage(msg any) {
 		m.userCount.Add(1)
 		m.schedule()
 	case full:
-		m.refuse(msg, ErrFull, nil)
+		m.postFull(msg)
 	default:
 		m.postWhileStopping(msg) // the stop ended while we looked
 	}

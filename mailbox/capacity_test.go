@@ -1,0 +1,136 @@
+package mailbox_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quiesce/quiesce/lifecycle"
+	"github.com/quiesce/quiesce/mailbox"
+	"github.com/quiesce/quiesce/policy"
+)
+
+// fill spawns a probe with a queue of capacity, makes it busy with "block" and fills
+// its queue with "q0", "q1", ...
+func fill(t *testing.T, sys *actor.ActorSystem, p *probe, cfg mailbox.Config) (*actor.PID, *mailbox.Mailbox) {
+	t.Helper()
+	pid, mb := spawn(t, sys, props(t, cfg, p.Receive))
+	sys.Root.Send(pid, "block")
+	<-p.entered
+	require.Equal(t, "block", p.next())
+	for i := range cfg.Capacity {
+		sys.Root.Send(pid, "q"+string(rune('0'+i)))
+	}
+	require.Equal(t, cfg.Capacity, mb.UserMessageCount())
+	return pid, mb
+}
+
+func TestAFullQueueRefusesWithErrFullWhileRunningAndTakesMessagesOnceThereIsRoom(t *testing.T) {
+	sys := newSystem()
+	p := newProbe()
+	pid, mb := fill(t, sys, p, mailbox.Config{Capacity: 2})
+	dead, unsubscribe := deadLetters(sys, pid)
+	defer unsubscribe()
+
+	asked, err := sys.Root.RequestFuture(pid, "asked", time.Minute).Result()
+	require.NoError(t, err, "a refusal, at once: no timeout")
+	sys.Root.Send(pid, "told")
+	told := <-dead
+	for _, got := range []any{asked, told} {
+		r := refusal(t, got)
+		assert.Equal(t, mailbox.ErrFull, r.Err)
+		assert.Nil(t, r.Reason, "the actor is not stopping")
+		assert.ErrorIs(t, r, mailbox.ErrRefused)
+		assert.ErrorIs(t, r, mailbox.ErrFull)
+		assert.NotErrorIs(t, r, mailbox.ErrStopping)
+		assert.Contains(t, r.Error(), "mailbox full")
+	}
+	assert.EqualValues(t, 2, mb.Refused())
+	assert.Equal(t, lifecycle.Running, mb.Phase(), "a full queue is no reason to stop")
+
+	close(p.release)
+	assert.Equal(t, []any{"q0", "q1"}, p.take(2), "what fitted is handled; what did not never arrives")
+	res, err := sys.Root.RequestFuture(pid, "later", time.Minute).Result()
+	require.NoError(t, err)
+	assert.Equal(t, "ok later", res, "once there is room, messages are taken again")
+	assert.Equal(t, "later", p.next())
+	<-mb.Request(nil, nil).Done()
+	assert.Zero(t, mb.Ticket().Report().Refused, "refusals while running are not the stop's")
+}
+
+func TestLifecycleMessagesAreNeverRefusedForCapacity(t *testing.T) {
+	t.Run("a stop of an actor with a full queue drains it and runs its plan", func(t *testing.T) {
+		sys := newSystem()
+		p := newProbe()
+		plan := lifecycle.MustPlan(p.step("one", policy.Plain, nil), p.step("two", policy.DeferFlag, nil))
+		pid, mb := fill(t, sys, p, mailbox.Config{Capacity: 1, Plan: plan})
+		sys.Root.Stop(pid)
+		close(p.release)
+		assert.Equal(t, []any{"q0", "step one", "step two"}, p.take(3))
+		<-mb.Ticket().Done()
+		rep := mb.Ticket().Report()
+		assert.Equal(t, 1, rep.Drained)
+		assert.Zero(t, rep.Refused)
+		assert.Zero(t, mb.Refused())
+	})
+	t.Run("a notice to a running actor with a full queue is taken", func(t *testing.T) {
+		sys := newSystem()
+		p := newProbe()
+		pid, mb := fill(t, sys, p, mailbox.Config{Capacity: 1})
+		n := &mailbox.DeferredCancel{Step: "x"}
+		sys.Root.Send(pid, n)
+		require.Zero(t, mb.Refused(), "a notice is no user message to count or refuse")
+		close(p.release)
+		assert.Equal(t, []any{"q0", n}, p.take(2))
+		<-mb.Request(nil, nil).Done()
+	})
+	t.Run("a notice to a stopping actor with a full queue is taken", func(t *testing.T) {
+		sys := newSystem()
+		p := newProbe()
+		hold := make(chan struct{})
+		plan := lifecycle.MustPlan(p.step("hold", policy.DeferFlag, hold))
+		pid, mb := spawn(t, sys, props(t, mailbox.Config{Capacity: 1, Plan: plan}, p.Receive))
+		sys.Root.Stop(pid)
+		require.Equal(t, "step hold", p.next())
+		notices := []mailbox.Notice{&mailbox.DeferredCancel{Step: "x"}, &mailbox.Interrupted{Step: "y"}}
+		for _, n := range notices {
+			sys.Root.Send(pid, n)
+		}
+		close(hold)
+		assert.Equal(t, []any{notices[0], notices[1]}, p.take(2))
+		<-mb.Ticket().Done()
+		assert.Zero(t, mb.Refused())
+	})
+}
+
+func TestAnActorThatFloodsItsOwnFullQueueDoesNotDeadlock(t *testing.T) {
+	sys := newSystem()
+	got := make(chan any, 16)
+	pid, mb := spawn(t, sys, props(t, mailbox.Config{Capacity: 1}, func(c actor.Context) {
+		switch m := c.Message().(type) {
+		case string:
+			for i := range 10 {
+				c.Send(c.Self(), i) // the first fits; the others find the queue full
+			}
+			got <- m
+		case int:
+			got <- m
+		}
+	}))
+	dead, unsubscribe := deadLetters(sys, pid)
+	defer unsubscribe()
+	sys.Root.Send(pid, "flood")
+	assert.Equal(t, "flood", <-got, "the posts returned: no deadlock")
+	assert.Equal(t, 0, <-got)
+	for i := 1; i < 10; i++ {
+		r := refusal(t, <-dead)
+		assert.Equal(t, i, r.Message)
+		assert.ErrorIs(t, r, mailbox.ErrFull)
+	}
+	assert.EqualValues(t, 9, mb.Refused())
+	<-mb.Request(nil, nil).Done()
+	assert.Empty(t, got)
+}

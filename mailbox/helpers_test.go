@@ -1,0 +1,138 @@
+package mailbox_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quiesce/quiesce/lifecycle"
+	"github.com/quiesce/quiesce/mailbox"
+	"github.com/quiesce/quiesce/policy"
+)
+
+// newSystem returns an actor system that logs nowhere. Its dead-letter log throttle
+// (a protoactor goroutine that sleeps one interval after each logged dead letter)
+// sleeps a millisecond, so that goleak finds it gone.
+func newSystem() *actor.ActorSystem {
+	return actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+			return slog.New(slog.NewTextHandler(io.Discard, nil))
+		}),
+		actor.WithDeadLetterThrottleInterval(time.Millisecond),
+	)
+}
+
+// settle ends a synctest bubble cleanly: protoactor's dead-letter log throttle
+// sleeps an interval in a goroutine of its own, and a bubble's clock stops when its
+// main goroutine returns.
+func settle() {
+	time.Sleep(10 * time.Millisecond)
+	synctest.Wait()
+}
+
+// events subscribes to the system's EventStream and hands over every value of type T.
+func events[T any](sys *actor.ActorSystem) (<-chan T, func()) {
+	ch := make(chan T, 1024)
+	sub := sys.EventStream.Subscribe(func(evt any) {
+		if e, ok := evt.(T); ok {
+			ch <- e
+		}
+	})
+	return ch, func() { sys.EventStream.Unsubscribe(sub) }
+}
+
+// props returns the props of an actor that runs receive in a bare Quiesce mailbox
+// made from cfg.
+func props(t testing.TB, cfg mailbox.Config, receive actor.ReceiveFunc, opts ...actor.PropsOption) *actor.Props {
+	t.Helper()
+	p, err := mailbox.Producer(cfg)
+	require.NoError(t, err)
+	return actor.PropsFromFunc(receive, append(opts, actor.WithMailbox(p))...)
+}
+
+// spawn spawns p from the root and waits until the actor is Running. It returns the
+// PID and the actor's mailbox.
+func spawn(t testing.TB, sys *actor.ActorSystem, p *actor.Props) (*actor.PID, *mailbox.Mailbox) {
+	t.Helper()
+	phases, unsubscribe := events[*mailbox.PhaseChanged](sys)
+	defer unsubscribe()
+	pid := sys.Root.Spawn(p)
+	for e := range phases {
+		if e.Actor.Equal(pid) && e.To == lifecycle.Running {
+			break
+		}
+	}
+	mb := mailbox.Of(sys, pid)
+	require.NotNil(t, mb)
+	return pid, mb
+}
+
+// probe is an actor that reports, in order, every string and notice it gets, and
+// answers a request for s with "ok s". On "block" it reports, signals entered and
+// waits for release: what is sent meanwhile stays queued.
+type probe struct {
+	got     chan any
+	entered chan struct{}
+	release chan struct{}
+}
+
+func newProbe() *probe {
+	return &probe{got: make(chan any, 256), entered: make(chan struct{}, 1), release: make(chan struct{})}
+}
+
+func (p *probe) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case string:
+		p.got <- m
+		if m == "block" {
+			p.entered <- struct{}{}
+			<-p.release
+		}
+		if c.Sender() != nil {
+			c.Respond("ok " + m)
+		}
+	case mailbox.Notice:
+		p.got <- m
+	}
+}
+
+// step returns a step that reports "step <name>" to p, and then, if wait is not
+// nil, waits for it to be closed, deaf to its ctx.
+func (p *probe) step(name string, pol policy.Policy, wait <-chan struct{}) lifecycle.Step {
+	return lifecycle.Step{Name: name, Policy: pol, Run: func(context.Context) error {
+		p.got <- "step " + name
+		if wait != nil {
+			<-wait
+		}
+		return nil
+	}}
+}
+
+// next returns what p got next.
+func (p *probe) next() any { return <-p.got }
+
+// take returns the next n things p got.
+func (p *probe) take(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = <-p.got
+	}
+	return out
+}
+
+// deadLetters returns the messages published as dead letters to pid.
+func deadLetters(sys *actor.ActorSystem, pid *actor.PID) (<-chan any, func()) {
+	ch := make(chan any, 1024)
+	sub := sys.EventStream.Subscribe(func(evt any) {
+		if d, ok := evt.(*actor.DeadLetterEvent); ok && d.PID.Equal(pid) {
+			ch <- d.Message
+		}
+	})
+	return ch, func() { sys.EventStream.Unsubscribe(sub) }
+}
