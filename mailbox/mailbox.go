@@ -133,9 +133,14 @@ func (m *Mailbox) PostSystemMessage(msg any) {
 		m.request(restartKind, nil, nil)
 		return
 	case *actor.Terminated:
+		// Queued before the Children step hears of it, so that the step's end comes
+		// behind it: protoactor has forgotten the child by the hand-over, and sends
+		// it no second Stop (a dead letter).
+		m.pushSys(msg)
 		if st := m.stop.Load(); st != nil {
 			st.children.childTerminated(v.Who)
 		}
+		return
 	}
 	m.pushSys(msg)
 }

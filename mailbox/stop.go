@@ -394,8 +394,10 @@ func (m *Mailbox) afterTerminated() {
 	default:
 	}
 	from, _ := m.phase.Load().Advance(lifecycle.Stopped)
-	close(st.done)
+	// Published before done is closed, as resumed does: whoever waits for the stop
+	// then finds the Stopped phase on the EventStream and in the log.
 	(*observer)(m).phaseChanged(from, lifecycle.Stopped, st.reason)
+	close(st.done)
 }
 
 // resumed sees the ResumeMailbox that protoactor sends when a new incarnation is
