@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -179,5 +180,35 @@ func TestAStepDeafToItsCtxIsAbandonedAndTheActorStillStops(t *testing.T) {
 				})
 			})
 		}
+	}
+}
+
+// A Brutal budget forces at the first request, on the requester's goroutine, so the
+// actor's goroutine never drains: the force used to come from a zero-length timer,
+// and an actor that reached its begin message first drained a message or two.
+func TestABrutalBudgetNeverDrains(t *testing.T) {
+	sys := newSystem()
+	p, err := mailbox.Producer(mailbox.Config{Budget: mailbox.Brutal})
+	require.NoError(t, err)
+	for range 200 {
+		entered, release := make(chan struct{}), make(chan struct{})
+		pid := sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+			if c.Message() == "busy" {
+				close(entered)
+				<-release
+			}
+		}, actor.WithMailbox(p)))
+		sys.Root.Send(pid, "busy")
+		<-entered
+		for range 3 {
+			sys.Root.Send(pid, "queued")
+		}
+		tk := mailbox.Of(sys, pid).Request(nil, nil)
+		close(release)
+		<-tk.Done()
+		rep := tk.Report()
+		require.Equal(t, 0, rep.Drained, "a brutal stop drains nothing")
+		require.Equal(t, 3, rep.Refused, "what was queued is refused, with the reason")
+		require.ErrorIs(t, rep.Forced, mailbox.ErrBrutal)
 	}
 }

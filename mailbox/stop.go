@@ -197,6 +197,12 @@ func (m *Mailbox) nextLocked(st *stopState, reason *lifecycle.Reason) *stopState
 func (m *Mailbox) began(st *stopState) {
 	st.from, _ = m.phase.Load().Advance(lifecycle.Stopping)
 	m.pushSys(ctlBegin)
+	m.mu.Lock()
+	brutal := st.forced == ErrBrutal && st.exec == nil
+	m.mu.Unlock()
+	if brutal {
+		m.notifyParent(&Forced{Child: m.self(), Cause: ErrBrutal})
+	}
 }
 
 // control handles a lifecycle message to self, on the actor's goroutine.
@@ -538,6 +544,12 @@ func (m *Mailbox) armBudgetLocked(st *stopState) {
 		return
 	}
 	st.deadline = st.began.Add(d)
+	if b.kind == brutal && st.exec == nil && st.forced == nil {
+		// Forced from the start, before the actor's goroutine begins: nothing is
+		// drained. began sends the Forced notice.
+		st.forced = ErrBrutal
+		return
+	}
 	cause := ErrBudgetExpired
 	if b.kind == brutal {
 		cause = ErrBrutal
