@@ -2,43 +2,26 @@ package actor_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
-	"testing/synctest"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	qactor "github.com/quiesce/quiesce/actor"
+	"github.com/quiesce/quiesce/internal/testsys"
 	"github.com/quiesce/quiesce/policy"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// newSystem returns an actor system that logs nowhere. Its dead-letter log throttle
-// (a protoactor goroutine that sleeps one interval after each logged dead letter)
-// sleeps a millisecond, so that goleak finds it gone.
-func newSystem() *actor.ActorSystem {
-	return actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return slog.New(slog.NewTextHandler(io.Discard, nil))
-		}),
-		actor.WithDeadLetterThrottleInterval(time.Millisecond),
-	)
-}
+// newSystem returns a real actor system that logs nowhere.
+func newSystem() *actor.ActorSystem { return testsys.New() }
 
-// settle ends a synctest bubble cleanly: protoactor's dead-letter log throttle
-// sleeps an interval in a goroutine of its own, and a bubble's clock stops when its
-// main goroutine returns.
-func settle() {
-	time.Sleep(10 * time.Millisecond)
-	synctest.Wait()
-}
+// settle ends a synctest bubble cleanly; see testsys.Settle.
+func settle() { testsys.Settle() }
 
 // trail records what happened, in order, from any goroutine.
 type trail struct {

@@ -1,9 +1,6 @@
 package lifecycle
 
-import (
-	"fmt"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // Phase is where a component is in its life. Phases only move forward:
 // Starting, Running, Stopping, Stopped. A component may go from Starting straight to
@@ -19,30 +16,18 @@ const (
 
 var phaseNames = [...]string{Starting: "starting", Running: "running", Stopping: "stopping", Stopped: "stopped"}
 
-func (p Phase) String() string {
-	if int(p) < len(phaseNames) {
-		return phaseNames[p]
-	}
-	return fmt.Sprintf("Phase(%d)", uint32(p))
-}
+func (p Phase) String() string { return enumString(phaseNames[:], int(p), "Phase") }
 
 // MarshalText encodes p as its name.
-func (p Phase) MarshalText() ([]byte, error) {
-	if int(p) >= len(phaseNames) {
-		return nil, fmt.Errorf("lifecycle: unknown phase %d", uint32(p))
-	}
-	return []byte(phaseNames[p]), nil
-}
+func (p Phase) MarshalText() ([]byte, error) { return enumText(phaseNames[:], int(p), "Phase") }
 
-// UnmarshalText decodes a phase name.
+// UnmarshalText decodes a phase name; an unknown one is an error that lists the valid ones.
 func (p *Phase) UnmarshalText(text []byte) error {
-	for i, name := range phaseNames {
-		if string(text) == name {
-			*p = Phase(i)
-			return nil
-		}
+	i, err := enumParse(phaseNames[:], text, "Phase")
+	if err == nil {
+		*p = Phase(i)
 	}
-	return fmt.Errorf("lifecycle: unknown phase %q (valid: starting, running, stopping, stopped)", text)
+	return err
 }
 
 // State holds the phase of one incarnation. Its zero value is Starting. Every method

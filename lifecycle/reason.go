@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"fmt"
 )
 
 // ReasonKind says why a stop began.
@@ -32,12 +31,7 @@ var reasonNames = [...]string{
 	Shutdown:       "shutdown",
 }
 
-func (k ReasonKind) String() string {
-	if k > 0 && int(k) < len(reasonNames) {
-		return reasonNames[k]
-	}
-	return fmt.Sprintf("ReasonKind(%d)", uint8(k))
-}
+func (k ReasonKind) String() string { return enumString(reasonNames[:], int(k), "ReasonKind") }
 
 // Reason is why a stop began, and what caused it. It is an error, so it can itself be
 // the cause of a context or of a child's Reason: errors.Is and errors.As see through

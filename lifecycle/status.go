@@ -1,7 +1,5 @@
 package lifecycle
 
-import "fmt"
-
 // Status is how a step ended.
 type Status uint8
 
@@ -29,30 +27,18 @@ var statusNames = [...]string{
 	TimedOut: "timed out", Forced: "forced", Skipped: "skipped", Abandoned: "abandoned",
 }
 
-func (s Status) String() string {
-	if int(s) < len(statusNames) {
-		return statusNames[s]
-	}
-	return fmt.Sprintf("Status(%d)", uint8(s))
-}
+func (s Status) String() string { return enumString(statusNames[:], int(s), "Status") }
 
 // MarshalText encodes s as its name.
-func (s Status) MarshalText() ([]byte, error) {
-	if int(s) >= len(statusNames) {
-		return nil, fmt.Errorf("lifecycle: unknown status %d", uint8(s))
-	}
-	return []byte(statusNames[s]), nil
-}
+func (s Status) MarshalText() ([]byte, error) { return enumText(statusNames[:], int(s), "Status") }
 
-// UnmarshalText decodes a status name.
+// UnmarshalText decodes a status name; an unknown one is an error that lists the valid ones.
 func (s *Status) UnmarshalText(text []byte) error {
-	for i, name := range statusNames {
-		if string(text) == name {
-			*s = Status(i)
-			return nil
-		}
+	i, err := enumParse(statusNames[:], text, "Status")
+	if err == nil {
+		*s = Status(i)
 	}
-	return fmt.Errorf("lifecycle: unknown status %q", text)
+	return err
 }
 
 // Verdict sums up a stop, or a tree of stops, by its worst rung of escalation.
@@ -69,9 +55,4 @@ const (
 
 var verdictNames = [...]string{AllCompleted: "all completed", SomeForced: "some forced", SomeAbandoned: "some abandoned"}
 
-func (v Verdict) String() string {
-	if int(v) < len(verdictNames) {
-		return verdictNames[v]
-	}
-	return fmt.Sprintf("Verdict(%d)", uint8(v))
-}
+func (v Verdict) String() string { return enumString(verdictNames[:], int(v), "Verdict") }
