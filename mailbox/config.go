@@ -54,10 +54,34 @@ const (
 )
 
 func (o Order) String() string {
-	if o == Reverse {
+	switch o {
+	case Parallel:
+		return "parallel"
+	case Reverse:
 		return "reverse"
 	}
-	return "parallel"
+	return fmt.Sprintf("Order(%d)", uint8(o))
+}
+
+// MarshalText encodes o as "parallel" or "reverse".
+func (o Order) MarshalText() ([]byte, error) {
+	if o > Reverse {
+		return nil, fmt.Errorf("mailbox: unknown order %d", uint8(o))
+	}
+	return []byte(o.String()), nil
+}
+
+// UnmarshalText decodes "parallel" or "reverse".
+func (o *Order) UnmarshalText(text []byte) error {
+	switch string(text) {
+	case "parallel":
+		*o = Parallel
+	case "reverse":
+		*o = Reverse
+	default:
+		return fmt.Errorf("mailbox: unknown order %q (valid: parallel, reverse)", text)
+	}
+	return nil
 }
 
 // Budget is how long a component may take to stop, counted from the first stop
@@ -100,6 +124,36 @@ func (b Budget) String() string {
 	default:
 		return b.d.String()
 	}
+}
+
+// MarshalText encodes b as "infinity", "brutal" or a duration ("5s").
+func (b Budget) MarshalText() ([]byte, error) {
+	if err := b.valid(); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}
+
+// UnmarshalText decodes "infinity", "brutal" or a positive duration.
+func (b *Budget) UnmarshalText(text []byte) error {
+	switch string(text) {
+	case "infinity":
+		*b = Infinity
+		return nil
+	case "brutal":
+		*b = Brutal
+		return nil
+	}
+	d, err := time.ParseDuration(string(text))
+	if err != nil {
+		return fmt.Errorf("mailbox: budget %q: want infinity, brutal or a duration such as 5s", text)
+	}
+	nb := After(d)
+	if err := nb.valid(); err != nil {
+		return err
+	}
+	*b = nb
+	return nil
 }
 
 func (b Budget) valid() error {
@@ -151,6 +205,9 @@ func newShared(cfg Config) (*shared, error) {
 	}
 	if err := cfg.Budget.valid(); err != nil {
 		errs = append(errs, err)
+	}
+	if cfg.Order > Reverse {
+		errs = append(errs, fmt.Errorf("unknown order %d", uint8(cfg.Order)))
 	}
 	s := &shared{Config: cfg, plan: cfg.Plan}
 	if s.plan == nil {
