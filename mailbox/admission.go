@@ -61,7 +61,7 @@ func (m *Mailbox) postWhileStopping(msg any) {
 	st := m.stop.Load()
 	_, inner, _ := actor.UnwrapEnvelope(msg)
 	if f, ok := inner.(*Finished); ok && st != nil {
-		st.children.addReport(f.Report) // a restart's report has its children's too
+		st.watch().addReport(f.Report) // a restart's report has its children's too
 	}
 	adm := m.admission.Load()
 	if adm == holding {

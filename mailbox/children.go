@@ -132,13 +132,14 @@ func runChildren(ctx context.Context) error {
 // actor's children is safe.
 func (m *Mailbox) stopChildren(ctx context.Context) error {
 	st := m.stop.Load()
+	w := st.watch()
 	sys := m.ctx.ActorSystem()
 	kids := slices.Clone(m.ctx.Children())
 	every := max(len(kids)/20, 1)
 	if m.cfg.Order == Reverse {
 		every = 1 // one at a time: each child's end matters
 	}
-	kids = st.children.watch(kids, every)
+	kids = w.watch(kids, every)
 	total := len(kids)
 	if total == 0 {
 		return nil
@@ -146,7 +147,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 	reason := lifecycle.NewReason(lifecycle.ParentStopping, st.reason)
 	self := m.self()
 	stop := func(pid *actor.PID) {
-		st.children.await(pid)
+		w.await(pid)
 		cm := Of(sys, pid)
 		if cm == nil {
 			sys.Root.Stop(pid) // not a Quiesce actor: protoactor's stop
@@ -161,20 +162,20 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 		}
 	}
 	progress := func() int {
-		left := st.children.left()
+		left := w.left()
 		lifecycle.ReportProgress(ctx, "children stopping", total-left, total)
 		return left
 	}
 	wait := func(until func() bool) error {
 		for !until() {
 			select {
-			case <-st.children.signal:
+			case <-w.signal:
 			case <-ctx.Done():
 				cause := context.Cause(ctx)
 				if errors.Is(cause, lifecycle.ErrForced) {
-					st.children.force(m, cause)
+					w.force(m, cause)
 				}
-				return fmt.Errorf("%d of %d children still stopping: %w", st.children.left(), total, cause)
+				return fmt.Errorf("%d of %d children still stopping: %w", w.left(), total, cause)
 			}
 		}
 		return nil
@@ -183,7 +184,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 		slices.SortStableFunc(kids, func(a, b *actor.PID) int { return -compareSeq(sys, a, b) })
 		for _, pid := range kids {
 			stop(pid)
-			if err := wait(func() bool { return !st.children.has(pid) }); err != nil {
+			if err := wait(func() bool { return !w.has(pid) }); err != nil {
 				return err
 			}
 			progress()

@@ -83,7 +83,7 @@ func (o *observer) Abandoned(r lifecycle.StepReport) {
 	m.gen.Add(1)
 	m.sys.push(ctlStep, 0)
 	m.sysCount.Add(1)
-	m.dispatcher.Schedule(m.process)
+	m.dispatcher.Schedule(m.processFn)
 }
 
 func (o *observer) phaseChanged(from, to lifecycle.Phase, reason *lifecycle.Reason) {

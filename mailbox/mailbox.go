@@ -27,6 +27,7 @@ type Mailbox struct {
 
 	invoker    actor.MessageInvoker
 	dispatcher actor.Dispatcher
+	processFn  func() // m.process, made once: a method value allocates each time it is taken
 	ctx        actor.Context // the invoker, which protoactor makes an actor.Context
 	cfg        *shared
 	phase      atomic.Pointer[lifecycle.State]
@@ -62,6 +63,7 @@ var created atomic.Uint64
 
 func newMailbox(s *shared) *Mailbox {
 	m := &Mailbox{cfg: s, seq: created.Add(1)}
+	m.processFn = m.process
 	m.phase.Store(new(lifecycle.State))
 	return m
 }
@@ -138,7 +140,7 @@ func (m *Mailbox) PostSystemMessage(msg any) {
 		// it no second Stop (a dead letter).
 		m.pushSys(msg)
 		if st := m.stop.Load(); st != nil {
-			st.children.childTerminated(v.Who)
+			st.watch().childTerminated(v.Who)
 		}
 		return
 	}
@@ -182,7 +184,7 @@ func (m *Mailbox) Refused() int64 { return m.refused.Load() }
 
 func (m *Mailbox) schedule() {
 	if m.sched.CompareAndSwap(idle, scheduled) {
-		m.dispatcher.Schedule(m.process)
+		m.dispatcher.Schedule(m.processFn)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,7 +35,7 @@ const (
 type stopState struct {
 	reason *lifecycle.Reason
 	began  time.Time
-	done   chan struct{} // closed when the actor has stopped, or restarted
+	done   doneSignal // when the actor has stopped, or restarted
 
 	kind       kind                 // (mu) a restart becomes a stop if a stop is requested meanwhile
 	exec       *lifecycle.Execution // (mu) built on the actor's goroutine by ctlBegin
@@ -56,7 +57,60 @@ type stopState struct {
 	drainCount int             // (actor) messages processed by the drain
 	refusedAt  int64
 
-	children childWatch
+	// children follows the actor's children while it stops; made by the first
+	// that needs it, so that a stop of an actor without children does without.
+	children atomic.Pointer[childWatch]
+}
+
+// watch returns st's childWatch, making it if need be.
+func (st *stopState) watch() *childWatch {
+	if w := st.children.Load(); w != nil {
+		return w
+	}
+	st.children.CompareAndSwap(nil, new(childWatch))
+	return st.children.Load()
+}
+
+// doneSignal is a channel closed once, made only if somebody waits for it: the
+// stops of a parent's 100k children each have one, and nobody waits for theirs.
+type doneSignal struct {
+	mu     sync.Mutex
+	ch     chan struct{}
+	closed bool
+}
+
+// closedChan is the channel of every doneSignal closed before anybody asked for it.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// wait returns the channel that is closed once the signal is.
+func (d *doneSignal) wait() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ch == nil {
+		if d.closed {
+			return closedChan
+		}
+		d.ch = make(chan struct{})
+	}
+	return d.ch
+}
+
+// close closes the signal; it reports false if it was closed already.
+func (d *doneSignal) close() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return false
+	}
+	d.closed = true
+	if d.ch != nil {
+		close(d.ch)
+	}
+	return true
 }
 
 // Ticket follows one stop: Done is closed once the actor has stopped (or, for a
@@ -64,7 +118,7 @@ type stopState struct {
 type Ticket struct{ st *stopState }
 
 // Done is closed when the stop is over.
-func (t *Ticket) Done() <-chan struct{} { return t.st.done }
+func (t *Ticket) Done() <-chan struct{} { return t.st.done.wait() }
 
 // Report returns the stop's report once the plan is over, and nil before.
 func (t *Ticket) Report() *lifecycle.Report { return t.st.report.Load() }
@@ -161,7 +215,7 @@ func (m *Mailbox) beginLocked(k kind, reason *lifecycle.Reason) *stopState {
 }
 
 func (m *Mailbox) newStop(k kind, reason *lifecycle.Reason) *stopState {
-	return &stopState{reason: reason, began: time.Now(), done: make(chan struct{}), kind: k, refusedAt: m.refused.Load()}
+	return &stopState{reason: reason, began: time.Now(), kind: k, refusedAt: m.refused.Load()}
 }
 
 // installLocked makes st the stop under way: admission changes, the budget counts.
@@ -353,12 +407,19 @@ func (m *Mailbox) handOver() {
 		m.mu.Lock()
 		m.failure = nil // this restart's cause: the next incarnation's failures are its own
 		m.mu.Unlock()
-		m.invoker.InvokeSystemMessage(&actor.Restart{})
+		m.invoker.InvokeSystemMessage(restartMessage)
 		return // the next incarnation's ResumeMailbox ends the restart
 	}
-	m.invoker.InvokeSystemMessage(&actor.Stop{})
+	m.invoker.InvokeSystemMessage(stopMessage)
 	m.afterTerminated()
 }
+
+// The messages handOver gives protoactor: shared, as protoactor's own are, since
+// its handlers only look at their type.
+var (
+	stopMessage    = &actor.Stop{}
+	restartMessage = &actor.Restart{}
+)
 
 // beforeTerminated sees a child's Terminated before protoactor does. If it is the
 // last child of an actor whose plan is over, protoactor is about to finalize the
@@ -380,7 +441,9 @@ func (m *Mailbox) complete(st *stopState) {
 	rep.Duration = time.Since(rep.Start) // until protoactor finalizes: children included
 	rep.Drained = st.drainCount
 	rep.Refused = int(m.refused.Load() - st.refusedAt)
-	rep.Children = st.children.reports()
+	if w := st.children.Load(); w != nil {
+		rep.Children = w.reports()
+	}
 	st.report.Store(rep)
 	m.notifyParent(&Finished{Child: m.self(), Report: rep})
 }
@@ -394,16 +457,14 @@ func (m *Mailbox) afterTerminated() {
 	if st == nil || !st.handedOver || st.kind == restartKind || len(m.ctx.Children()) > 0 {
 		return
 	}
-	select {
-	case <-st.done:
-		return
-	default:
+	from, ok := m.phase.Load().Advance(lifecycle.Stopped)
+	if !ok {
+		return // done already
 	}
-	from, _ := m.phase.Load().Advance(lifecycle.Stopped)
 	// Published before done is closed, as resumed does: whoever waits for the stop
 	// then finds the Stopped phase on the EventStream and in the log.
 	(*observer)(m).phaseChanged(from, lifecycle.Stopped, st.reason)
-	close(st.done)
+	st.done.close()
 }
 
 // resumed sees the ResumeMailbox that protoactor sends when a new incarnation is
@@ -426,7 +487,7 @@ func (m *Mailbox) resumed() {
 	old := m.phase.Load()
 	from, _ := old.Advance(lifecycle.Stopped)
 	(*observer)(m).phaseChanged(from, lifecycle.Stopped, st.reason)
-	close(st.done)
+	st.done.close()
 	m.phase.Store(new(lifecycle.State))
 	m.paused.And(^heldBit)
 	if next != nil {
@@ -496,7 +557,9 @@ func (m *Mailbox) Force(cause error) *Ticket {
 		exec.Force(cause)
 	}
 	m.pushSys(ctlDrainCut)
-	st.children.force(m, cause)
+	if w := st.children.Load(); w != nil {
+		w.force(m, cause)
+	}
 	n := &Forced{Child: m.self(), Cause: cause}
 	if exec != nil {
 		n.Step, _, _, _ = exec.Running()
