@@ -109,7 +109,7 @@ type Execution struct {
 	stepCtx    context.Context
 	stepCancel context.CancelCauseFunc
 	abort      context.CancelCauseFunc
-	abortOpt   policy.Option
+	lever      context.Context // the deferred steps' policy.Abort, while there is no force
 }
 
 type execKey struct{}
@@ -186,9 +186,9 @@ type running struct {
 	ctx         context.Context
 	cancel      context.CancelCauseFunc
 	abort       context.CancelCauseFunc // deferred policies: the policy.Abort lever
-	abortOpt    policy.Option
-	ownAbort    bool        // the lever is this step's own, not the execution's
-	timer       *time.Timer // abandons the step
+	lever       context.Context         // its policy.Abort
+	ownAbort    bool                    // the lever is this step's own, not the execution's
+	timer       *time.Timer             // abandons the step
 	requests    int
 	deferred    int
 	forced      bool
@@ -253,15 +253,13 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 	if s.Policy.Deferred() {
 		if e.forced == nil {
 			if e.abort == nil {
-				var lever context.Context
-				lever, e.abort = context.WithCancelCause(context.Background())
-				e.abortOpt = policy.Abort(lever)
+				e.lever, e.abort = context.WithCancelCause(context.Background())
 			}
-			c.abort, c.abortOpt = e.abort, e.abortOpt
+			c.abort, c.lever = e.abort, e.lever
 		} else {
 			// Under force, a step gets its own lever, for a force that comes again.
 			lever, cancel := context.WithCancelCause(context.Background())
-			c.abort, c.abortOpt, c.ownAbort = cancel, policy.Abort(lever), true
+			c.abort, c.lever, c.ownAbort = cancel, lever, true
 		}
 	}
 	if e.pending > 0 {
@@ -301,8 +299,8 @@ func (e *Execution) run(c *running) StepReport {
 		opts[n] = policy.Grace(s.Grace)
 		n++
 	}
-	if c.abortOpt != nil {
-		opts[n] = c.abortOpt
+	if c.lever != nil {
+		opts[n] = policy.Abort(c.lever)
 		n++
 	}
 	err := invoke(c.ctx, s, opts[:n])

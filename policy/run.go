@@ -16,7 +16,20 @@ type Outcome[T any] struct {
 }
 
 // Option sets a budget or a lever on one [Run]. Options are applied in order.
-type Option func(*config)
+// An Option is a plain value: making one and passing it allocate nothing.
+type Option struct {
+	kind  optionKind
+	d     time.Duration
+	lever context.Context
+}
+
+type optionKind uint8
+
+const (
+	timeoutOption optionKind = iota + 1
+	graceOption
+	abortOption
+)
 
 type config struct {
 	timeout time.Duration
@@ -25,38 +38,58 @@ type config struct {
 	err     error
 }
 
+// apply applies opts in order; a negative duration is an error, which a later
+// option does not undo.
+func (c *config) apply(opts []Option) {
+	for _, o := range opts {
+		switch o.kind {
+		case timeoutOption:
+			c.timeout = o.d
+			if o.d < 0 {
+				c.err = fmt.Errorf("negative Timeout %v", o.d)
+			}
+		case graceOption:
+			c.grace = o.d
+			if o.d < 0 {
+				c.err = fmt.Errorf("negative Grace %v", o.d)
+			}
+		case abortOption:
+			c.abort = o.lever
+		}
+	}
+}
+
 // Timeout gives op its own budget, counted from its start. When it runs out, op's ctx
 // is cancelled with cause [ErrTimeout] (and reports context.DeadlineExceeded): a core
 // cancellation, under every policy. Zero means no timeout; a negative d makes Run
 // return an error without invoking op.
-func Timeout(d time.Duration) Option {
-	return func(c *config) {
-		c.timeout = d
-		if d < 0 {
-			c.err = fmt.Errorf("negative Timeout %v", d)
-		}
-	}
-}
+func Timeout(d time.Duration) Option { return Option{kind: timeoutOption, d: d} }
 
 // Grace bounds how long a deferred policy keeps waiting once the caller's ctx is done:
 // op has d more, then op's ctx is cancelled with cause [ErrGraceExpired]. Under Plain,
 // Grace has no effect: the caller's cancellation already reaches op. Zero means no
 // bound; a negative d makes Run return an error without invoking op.
-func Grace(d time.Duration) Option {
-	return func(c *config) {
-		c.grace = d
-		if d < 0 {
-			c.err = fmt.Errorf("negative Grace %v", d)
-		}
-	}
-}
+func Grace(d time.Duration) Option { return Option{kind: graceOption, d: d} }
 
 // Abort links op's own ctx to ctx: once ctx is done, op's ctx is cancelled with
 // context.Cause(ctx), under every policy. It is a core cancellation that no policy
 // defers, the lever a supervisor pulls to force an operation it had let run.
-func Abort(ctx context.Context) Option {
-	return func(c *config) { c.abort = ctx }
+func Abort(ctx context.Context) Option { return Option{kind: abortOption, lever: ctx} }
+
+// operation is what Run and Do invoke: op as given to Run, or Do's op, which
+// returns no value. Run's machinery is generic over it, so that Do does not wrap
+// its op in a closure.
+type operation[T any] interface {
+	call(ctx context.Context) (T, error)
 }
+
+type valueOp[T any] func(context.Context) (T, error)
+
+func (op valueOp[T]) call(ctx context.Context) (T, error) { return op(ctx) }
+
+type errOp func(context.Context) error
+
+func (op errOp) call(ctx context.Context) (struct{}, error) { return struct{}{}, op(ctx) }
 
 // Run invokes op exactly once under policy p and returns what it produced. See the
 // package documentation for the algorithm.
@@ -76,22 +109,7 @@ func Run[T any](ctx context.Context, p Policy, name string, op func(context.Cont
 		}
 		return out, err
 	}
-	var cfg config
-	for _, o := range opts {
-		o(&cfg)
-	}
-	switch {
-	case op == nil:
-		return Outcome[T]{}, fmt.Errorf("%s: nil op", opName(name))
-	case !p.Valid():
-		return Outcome[T]{}, fmt.Errorf("%s: %w", opName(name), p.unknown(p.String()))
-	case cfg.err != nil:
-		return Outcome[T]{}, fmt.Errorf("%s: %w", opName(name), cfg.err)
-	case p == Plain:
-		return runPlain(ctx, name, op, &cfg)
-	default:
-		return runDeferred(ctx, p, name, op, &cfg)
-	}
+	return run(ctx, p, name, valueOp[T](op), op == nil, opts)
 }
 
 // Do is [Run] for an op that returns only an error.
@@ -103,29 +121,43 @@ func Do(ctx context.Context, p Policy, name string, op func(context.Context) err
 		}
 		return ctx.Err() != nil, err
 	}
-	var run func(context.Context) (struct{}, error)
-	if op != nil {
-		run = func(ctx context.Context) (struct{}, error) { return struct{}{}, op(ctx) }
-	}
-	out, err := Run(ctx, p, name, run, opts...)
+	out, err := run(ctx, p, name, errOp(op), op == nil, opts)
 	return out.CancelRequested, err
 }
 
+// run is Run past the fast path of a plain op without options.
+func run[T any, O operation[T]](ctx context.Context, p Policy, name string, op O, nilOp bool, opts []Option) (Outcome[T], error) {
+	var cfg config
+	cfg.apply(opts)
+	switch {
+	case nilOp:
+		return Outcome[T]{}, fmt.Errorf("%s: nil op", opName(name))
+	case !p.Valid():
+		return Outcome[T]{}, fmt.Errorf("%s: %w", opName(name), p.unknown(p.String()))
+	case cfg.err != nil:
+		return Outcome[T]{}, fmt.Errorf("%s: %w", opName(name), cfg.err)
+	case p == Plain:
+		return runPlain[T](ctx, name, op, &cfg)
+	default:
+		return runDeferred[T](ctx, p, name, op, &cfg)
+	}
+}
+
 // runPlain calls op in the caller's goroutine with a ctx derived from the caller's.
-func runPlain[T any](ctx context.Context, name string, op func(context.Context) (T, error), cfg *config) (Outcome[T], error) {
+func runPlain[T any, O operation[T]](ctx context.Context, name string, op O, cfg *config) (Outcome[T], error) {
 	own := ctx
 	if cfg.timeout > 0 {
 		var cancel context.CancelFunc
 		own, cancel = context.WithTimeoutCause(own, cfg.timeout, ErrTimeout)
 		defer cancel()
 	}
-	if cfg.abort != nil {
+	if lever := cfg.abort; lever != nil {
 		var cancel context.CancelCauseFunc
 		own, cancel = context.WithCancelCause(own)
 		defer cancel(nil)
 		fired := make(chan struct{})
-		stop := context.AfterFunc(cfg.abort, func() {
-			cancel(context.Cause(cfg.abort))
+		stop := context.AfterFunc(lever, func() {
+			cancel(context.Cause(lever))
 			close(fired)
 		})
 		defer func() {
@@ -134,7 +166,7 @@ func runPlain[T any](ctx context.Context, name string, op func(context.Context) 
 			}
 		}()
 	}
-	v, err := op(own)
+	v, err := op.call(own)
 	out := Outcome[T]{Value: v, CancelRequested: ctx.Err() != nil}
 	if err != nil {
 		err = classify(name, err, ctx, own, true)
@@ -151,7 +183,7 @@ type result[T any] struct {
 }
 
 // runDeferred runs op in its own goroutine and waits for it whatever happens to ctx.
-func runDeferred[T any](ctx context.Context, p Policy, name string, op func(context.Context) (T, error), cfg *config) (Outcome[T], error) {
+func runDeferred[T any, O operation[T]](ctx context.Context, p Policy, name string, op O, cfg *config) (Outcome[T], error) {
 	own := context.WithoutCancel(ctx)
 	var cancel context.CancelCauseFunc
 	if cfg.grace > 0 || cfg.abort != nil {
@@ -164,16 +196,24 @@ func runDeferred[T any](ctx context.Context, p Policy, name string, op func(cont
 		defer cancelTimeout()
 	}
 
-	done := make(chan result[T], 1)
-	go runOp(own, name, op, done)
+	// Unbuffered, so that it is one allocation: Run always waits for op (the loop
+	// below ends only on done), so op's goroutine never waits long to hand over.
+	done := make(chan result[T])
+	go runOp[T](own, name, op, done)
 
 	var (
-		out        Outcome[T]
-		r          result[T]
-		callerDone = ctx.Done()
-		abortDone  <-chan struct{}
-		graceOver  <-chan time.Time
+		out       Outcome[T]
+		r         result[T]
+		abortDone <-chan struct{}
+		graceOver <-chan time.Time
+		grace     *time.Timer
+		// Waiting for the caller's ctx matters only to start the grace timer: once
+		// op has returned, CancelRequested is read from ctx all the same (below).
+		callerDone <-chan struct{}
 	)
+	if cfg.grace > 0 {
+		callerDone = ctx.Done()
+	}
 	if cfg.abort != nil {
 		abortDone = cfg.abort.Done()
 	}
@@ -185,11 +225,8 @@ wait:
 		case <-callerDone:
 			out.CancelRequested = true
 			callerDone = nil
-			if cfg.grace > 0 {
-				t := time.NewTimer(cfg.grace)
-				defer t.Stop()
-				graceOver = t.C
-			}
+			grace = time.NewTimer(cfg.grace)
+			graceOver = grace.C
 		case <-graceOver:
 			cancel(ErrGraceExpired)
 			graceOver = nil
@@ -197,6 +234,9 @@ wait:
 			cancel(context.Cause(cfg.abort))
 			abortDone = nil
 		}
+	}
+	if grace != nil {
+		grace.Stop()
 	}
 	switch {
 	case r.panic != nil:
@@ -219,7 +259,7 @@ wait:
 
 // runOp is op's goroutine: it labels itself, runs op, and hands back a value, an
 // error, a recovered panic, or the news that op called runtime.Goexit.
-func runOp[T any](ctx context.Context, name string, op func(context.Context) (T, error), done chan<- result[T]) {
+func runOp[T any, O operation[T]](ctx context.Context, name string, op O, done chan<- result[T]) {
 	returned := false
 	defer func() {
 		if returned {
@@ -232,7 +272,7 @@ func runOp[T any](ctx context.Context, name string, op func(context.Context) (T,
 		done <- result[T]{goexit: true}
 	}()
 	setLabel(name)
-	v, err := op(ctx)
+	v, err := op.call(ctx)
 	returned = true
 	done <- result[T]{value: v, err: err}
 }
