@@ -110,6 +110,11 @@ type Execution struct {
 	stepCancel context.CancelCauseFunc
 	abort      context.CancelCauseFunc
 	lever      context.Context // the deferred steps' policy.Abort, while there is no force
+
+	// The steps take turns with one running, too, while nothing can still reach
+	// the last one: it had no abandon timer (no force), and was not abandoned.
+	first running  // the first step's
+	free  *running // the one the next step may take, or nil
 }
 
 type execKey struct{}
@@ -134,6 +139,7 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 		opts.ForceBudget = DefaultForceBudget
 	}
 	e := &Execution{plan: p, reason: reason, opts: opts}
+	e.free = &e.first
 	e.base = execCtx{Context: context.Background(), e: e}
 	if opts.Context != nil {
 		e.base.Context = opts.Context
@@ -146,11 +152,48 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 	if start.IsZero() {
 		start = time.Now()
 	}
-	e.report = &Report{Actor: opts.Actor, Reason: reason, Start: start, Steps: make([]StepReport, len(p.steps))}
+	e.report = newReport(len(p.steps))
+	e.report.Actor, e.report.Reason, e.report.Start = opts.Actor, reason, start
 	for i, s := range p.steps {
 		e.report.Steps[i] = StepReport{Name: s.Name, Policy: s.Policy}
 	}
 	return e
+}
+
+// newReport returns a Report with n StepReports. For the short plans most
+// components have, the report and its steps are one allocation.
+func newReport(n int) *Report {
+	switch n {
+	case 1:
+		r := new(struct {
+			Report
+			steps [1]StepReport
+		})
+		r.Steps = r.steps[:]
+		return &r.Report
+	case 2:
+		r := new(struct {
+			Report
+			steps [2]StepReport
+		})
+		r.Steps = r.steps[:]
+		return &r.Report
+	case 3:
+		r := new(struct {
+			Report
+			steps [3]StepReport
+		})
+		r.Steps = r.steps[:]
+		return &r.Report
+	case 4:
+		r := new(struct {
+			Report
+			steps [4]StepReport
+		})
+		r.Steps = r.steps[:]
+		return &r.Report
+	}
+	return &Report{Steps: make([]StepReport, n)}
 }
 
 // Run runs the whole plan in the caller's goroutine and returns its report. When ctx
@@ -245,7 +288,13 @@ func (e *Execution) skipReasonLocked(s *Step) error {
 }
 
 func (e *Execution) startLocked(i int, s *Step) *running {
-	c := &running{exec: e, index: i, step: s, start: time.Now()}
+	c := e.free
+	if c != nil {
+		e.free = nil
+		*c = running{exec: e, index: i, step: s, start: time.Now()}
+	} else {
+		c = &running{exec: e, index: i, step: s, start: time.Now()}
+	}
 	if e.stepCtx == nil || e.stepCtx.Err() != nil || e.pending > 0 {
 		e.stepCtx, e.stepCancel = context.WithCancelCause(&e.base)
 	}
@@ -318,6 +367,9 @@ func (e *Execution) run(c *running) StepReport {
 	if e.cur == c {
 		e.cur = nil
 	}
+	if c.timer == nil {
+		e.free = c // no abandon can come for it: the next step may take it
+	}
 	r := &e.report.Steps[c.index]
 	r.Duration = time.Since(c.start)
 	r.Requests, r.Deferred, r.Progress = c.requests, c.deferred, c.progress
@@ -330,9 +382,13 @@ func (e *Execution) run(c *running) StepReport {
 		r.Reraised, e.reraised = true, context.Cause(c.ctx)
 	}
 	rep := *r
-	e.mu.Unlock()
+	var ownAbort context.CancelCauseFunc
 	if c.ownAbort {
-		c.abort(nil)
+		ownAbort = c.abort
+	}
+	e.mu.Unlock()
+	if ownAbort != nil {
+		ownAbort(nil)
 	}
 	if e.opts.Observer != nil {
 		e.opts.Observer.StepFinished(rep)

@@ -37,8 +37,9 @@ func ReportProgress(ctx context.Context, message string, done, total int) {
 		return
 	}
 	c.progress = &p
+	step := c.step.Name // c is the next step's once this one is over
 	e.mu.Unlock()
 	if e.opts.Observer != nil {
-		e.opts.Observer.Progress(c.step.Name, p)
+		e.opts.Observer.Progress(step, p)
 	}
 }
