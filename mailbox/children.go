@@ -28,11 +28,14 @@ type childWatch struct {
 func (w *childWatch) childTerminated(who *actor.PID) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.terminated == nil {
-		w.terminated = make(map[string]struct{})
-	}
-	w.terminated[who.Id] = struct{}{}
-	if _, ok := w.waiting[who.Id]; ok {
+	if _, ok := w.waiting[who.Id]; !ok {
+		// Not waited for (yet): remembered, for watch and await to leave it out. A
+		// child waited for is never waited for again: it need not be remembered.
+		if w.terminated == nil {
+			w.terminated = make(map[string]struct{})
+		}
+		w.terminated[who.Id] = struct{}{}
+	} else {
 		delete(w.waiting, who.Id)
 		// Waking a goroutine costs more than stopping a small actor: wake the
 		// waiter when all are gone, or at a progress milestone.
@@ -153,6 +156,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 			sys.Root.Stop(pid) // not a Quiesce actor: protoactor's stop
 			return
 		}
+		cm.parentMB.Store(m)
 		cm.request(stopKind, reason, self)
 		m.mu.Lock()
 		forced := st.forced

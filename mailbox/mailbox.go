@@ -27,12 +27,17 @@ type Mailbox struct {
 
 	invoker    actor.MessageInvoker
 	dispatcher actor.Dispatcher
-	processFn  func() // m.process, made once: a method value allocates each time it is taken
+	processFn  func()        // m.process, made once: a method value allocates each time it is taken
 	ctx        actor.Context // the invoker, which protoactor makes an actor.Context
 	cfg        *shared
 	phase      atomic.Pointer[lifecycle.State]
 	seq        uint64 // creation order, for stopping children in reverse start order
 	refused    atomic.Int64
+
+	// The parent's Quiesce mailbox, once the parent's Children step has asked this
+	// actor to stop: notices go straight to it, as protoactor's ActorProcess would
+	// post them, without a registry lookup each.
+	parentMB atomic.Pointer[Mailbox]
 
 	mu      sync.Mutex
 	stop    atomic.Pointer[stopState] // the stop under way or done; nil while running
@@ -150,6 +155,9 @@ func (m *Mailbox) PostSystemMessage(msg any) {
 // parentFinalizing reports whether the parent is a Quiesce actor whose plan is over
 // and that protoactor is finalizing.
 func (m *Mailbox) parentFinalizing() bool {
+	if pm := m.parentMB.Load(); pm != nil {
+		return pm.finalized.Load()
+	}
 	if m.ctx == nil || m.ctx.Parent() == nil {
 		return false
 	}

@@ -94,7 +94,11 @@ func (m *Mailbox) notify(n Notice, also *actor.PID) {
 	}
 	sys := m.ctx.ActorSystem()
 	parent := m.ctx.Parent()
-	sendToActor(sys, parent, n)
+	if pm := m.parentMB.Load(); pm != nil {
+		pm.PostUserMessage(n) // what the parent's ActorProcess does with a user message
+	} else {
+		sendToActor(sys, parent, n)
+	}
 	if also != nil && (parent == nil || !also.Equal(parent)) {
 		sendToActor(sys, also, n)
 	}

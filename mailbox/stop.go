@@ -157,8 +157,9 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID) *st
 	st := m.stop.Load()
 	if st == nil {
 		st = m.beginLocked(k, reason)
+		brutal := st.forced == ErrBrutal
 		m.mu.Unlock()
-		m.began(st)
+		m.began(st, brutal)
 		return st
 	}
 	if st.finalizing {
@@ -248,12 +249,12 @@ func (m *Mailbox) nextLocked(st *stopState, reason *lifecycle.Reason) *stopState
 // began follows the first request, on the requester's goroutine: it does no more
 // than the phase and a message to self, since a parent stopping 100k children calls
 // it 100k times in a row. The actor's own goroutine does the rest (buildExecution).
-func (m *Mailbox) began(st *stopState) {
+//
+// brutal says the stop's Brutal budget forced it from the start (read by the caller
+// under mu, when it made the stop): the parent hears of the force.
+func (m *Mailbox) began(st *stopState, brutal bool) {
 	st.from, _ = m.phase.Load().Advance(lifecycle.Stopping)
 	m.pushSys(ctlBegin)
-	m.mu.Lock()
-	brutal := st.forced == ErrBrutal && st.exec == nil
-	m.mu.Unlock()
 	if brutal {
 		m.notifyParent(&Forced{Child: m.self(), Cause: ErrBrutal})
 	}
@@ -478,8 +479,10 @@ func (m *Mailbox) resumed() {
 		return
 	}
 	next := st.next
+	brutal := false
 	if next != nil {
 		m.installLocked(next) // a stop came as the restart finalized: the new incarnation stops
+		brutal = next.forced == ErrBrutal
 	} else {
 		m.stop.Store(nil)
 	}
@@ -491,7 +494,7 @@ func (m *Mailbox) resumed() {
 	m.phase.Store(new(lifecycle.State))
 	m.paused.And(^heldBit)
 	if next != nil {
-		m.began(next) // its messages, held through the restart, are its drain
+		m.began(next, brutal) // its messages, held through the restart, are its drain
 		return
 	}
 	m.admission.Store(open)
@@ -534,8 +537,9 @@ func (m *Mailbox) Force(cause error) *Ticket {
 	st := m.stop.Load()
 	if st == nil {
 		st = m.beginLocked(stopKind, lifecycle.NewReason(lifecycle.Requested, cause))
+		brutal := st.forced == ErrBrutal
 		m.mu.Unlock()
-		m.began(st)
+		m.began(st, brutal)
 		m.mu.Lock()
 	}
 	if st.finalizing && st.kind == restartKind {
