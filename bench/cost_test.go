@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	qactor "github.com/quiesce/quiesce/actor"
+	"github.com/quiesce/quiesce/policy"
 )
 
 // cpuTime returns the CPU time the process has used, user and system.
@@ -38,6 +39,9 @@ func costTree(sys *actor.ActorSystem, n int, kind string) *actor.PID {
 	case "nosteps":
 		child := qactor.Component[started]{New: func() started { return started{&wg} }}.MustProps()
 		parent = qactor.Component[*spawner]{New: func() *spawner { return &spawner{n: n, child: child} }}.MustProps()
+	case "plain":
+		child := qactor.Component[started]{New: func() started { return started{&wg} }, Steps: plainSteps[started]()}.MustProps()
+		parent = qactor.Component[*spawner]{New: func() *spawner { return &spawner{n: n, child: child} }, Steps: plainSteps[*spawner]()}.MustProps()
 	default:
 		child := qactor.Component[started]{New: func() started { return started{&wg} }, Steps: threeSteps[started]()}.MustProps()
 		parent = qactor.Component[*spawner]{New: func() *spawner { return &spawner{n: n, child: child} }, Steps: threeSteps[*spawner]()}.MustProps()
@@ -47,13 +51,25 @@ func costTree(sys *actor.ActorSystem, n int, kind string) *actor.PID {
 	return pid
 }
 
+// plainSteps is threeSteps with every step Plain: what the plan costs without the
+// two goroutines its deferred steps start.
+func plainSteps[A any]() []qactor.Step[A] {
+	steps := threeSteps[A]()
+	for i := range steps {
+		steps[i].Policy = policy.Plain
+	}
+	return steps
+}
+
 // BenchmarkStopCost: one kind of tree stop per sub-benchmark, so that a profile or
 // an allocation count belongs to it alone: a parent with N children, stopped raw
-// (StopFuture), or gracefully without steps, or gracefully with threeSteps. It
-// reports wall time, CPU time and allocations per child; compare kinds and
-// revisions with benchstat. BenchmarkStopTree gives the ratio in one run.
+// (StopFuture), or gracefully without steps (nosteps), with threeSteps made all
+// Plain (plain), or with threeSteps (steps). steps less plain is what the two
+// deferred steps' goroutines cost. It reports wall time, CPU time and allocations
+// per child; compare kinds and revisions with benchstat. BenchmarkStopTree gives
+// the ratio in one run.
 func BenchmarkStopCost(b *testing.B) {
-	for _, kind := range []string{"raw", "nosteps", "steps"} {
+	for _, kind := range []string{"raw", "nosteps", "plain", "steps"} {
 		for _, n := range []int{10_000} {
 			b.Run(fmt.Sprintf("%s/N=%d", kind, n), func(b *testing.B) {
 				sys := newSystem()
