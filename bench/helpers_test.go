@@ -45,3 +45,37 @@ func ratio(b *testing.B, name string, a, base float64) {
 		b.ReportMetric(a/base, name)
 	}
 }
+
+// versus runs b.N rounds, each stopping one raw tree with protoactor's StopFuture
+// and one graceful tree with stop, both built by spawn, so that both see the same
+// machine. It reports the time of each, per round, and their ratio.
+func versus(b *testing.B, sys *actor.ActorSystem, spawn func(graceful bool) *actor.PID, stop func(*actor.PID) error) {
+	var raw, graceful time.Duration
+	for range b.N {
+		for _, g := range []bool{false, true} {
+			b.StopTimer()
+			pid := spawn(g)
+			b.StartTimer()
+			t0 := time.Now()
+			var err error
+			if g {
+				err = stop(pid)
+			} else {
+				err = sys.Root.StopFuture(pid).Wait()
+			}
+			took := time.Since(t0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if g {
+				graceful += took
+			} else {
+				raw += took
+			}
+		}
+	}
+	per := float64(b.N)
+	b.ReportMetric(float64(raw.Milliseconds())/per, "raw-ms")
+	b.ReportMetric(float64(graceful.Milliseconds())/per, "graceful-ms")
+	ratio(b, "graceful/raw", float64(graceful), float64(raw))
+}

@@ -2,9 +2,9 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -38,32 +38,12 @@ func threeLevels(sys *actor.ActorSystem, mids, leaves int, graceful bool) *actor
 func BenchmarkShutdownTree(b *testing.B) {
 	const mids, leaves = 100, 1000
 	sys := newSystem()
-	var raw, graceful time.Duration
-	for range b.N {
-		b.StopTimer()
-		pid := threeLevels(sys, mids, leaves, false)
-		b.StartTimer()
-		t0 := time.Now()
-		if err := sys.Root.StopFuture(pid).Wait(); err != nil {
-			b.Fatal(err)
-		}
-		raw += time.Since(t0)
-
-		b.StopTimer()
-		pid = threeLevels(sys, mids, leaves, true)
-		b.StartTimer()
-		t0 = time.Now()
-		tree, err := qactor.Shutdown(context.Background(), sys, nil, pid)
-		if err != nil {
-			b.Fatal(err)
-		}
-		graceful += time.Since(t0)
-		if n, _ := tree.Components(); n != 1+mids+mids*leaves {
-			b.Fatalf("%d reports, want %d", n, 1+mids+mids*leaves)
-		}
-	}
-	per := float64(b.N)
-	b.ReportMetric(float64(raw.Milliseconds())/per, "raw-ms")
-	b.ReportMetric(float64(graceful.Milliseconds())/per, "graceful-ms")
-	ratio(b, "graceful/raw", float64(graceful), float64(raw))
+	versus(b, sys, func(graceful bool) *actor.PID { return threeLevels(sys, mids, leaves, graceful) },
+		func(pid *actor.PID) error {
+			tree, err := qactor.Shutdown(context.Background(), sys, nil, pid)
+			if n, _ := tree.Components(); err == nil && n != 1+mids+mids*leaves {
+				err = fmt.Errorf("%d reports, want %d", n, 1+mids+mids*leaves)
+			}
+			return err
+		})
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -61,34 +60,14 @@ func BenchmarkStopTree(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			sys := newSystem()
-			var raw, graceful time.Duration
-			for range b.N {
-				b.StopTimer()
-				pid := flatTree(b, sys, n, false)
-				b.StartTimer()
-				t0 := time.Now()
-				if err := sys.Root.StopFuture(pid).Wait(); err != nil {
-					b.Fatal(err)
-				}
-				raw += time.Since(t0)
-
-				b.StopTimer()
-				pid = flatTree(b, sys, n, true)
-				b.StartTimer()
-				t0 = time.Now()
-				rep, err := qactor.Stop(context.Background(), sys, pid, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				graceful += time.Since(t0)
-				if len(rep.Children) != n {
-					b.Fatalf("%d child reports, want %d", len(rep.Children), n)
-				}
-			}
-			per := float64(b.N)
-			b.ReportMetric(float64(raw.Milliseconds())/per, "raw-ms")
-			b.ReportMetric(float64(graceful.Milliseconds())/per, "graceful-ms")
-			ratio(b, "graceful/raw", float64(graceful), float64(raw))
+			versus(b, sys, func(graceful bool) *actor.PID { return flatTree(b, sys, n, graceful) },
+				func(pid *actor.PID) error {
+					rep, err := qactor.Stop(context.Background(), sys, pid, nil)
+					if err == nil && len(rep.Children) != n {
+						err = fmt.Errorf("%d child reports, want %d", len(rep.Children), n)
+					}
+					return err
+				})
 		})
 	}
 }
