@@ -85,7 +85,7 @@ func ExampleComponent_Plan() {
 	// plan: 2 steps, budget 25s (deadline 30s)
 	//   1.  drain  defer-flag  timeout 20s  grace 5s
 	//   2.  close  plain       timeout 5s   grace none  always
-	// lifecycle: plan step 1 "close": Grace has no effect under the plain policy
+	// lifecycle: plan step 1 "close": a Grace has no effect under the plain policy
 }
 
 // Stop takes a reason, which the steps read from their ctx, and the caller's own

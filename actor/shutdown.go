@@ -51,7 +51,7 @@ func (t *Tree) Components() (total int, by map[lifecycle.Verdict]int) {
 	return total, by
 }
 
-// ErrIncomplete: Shutdown returned before every root had stopped (ctx was done, and
+// ErrIncomplete says Shutdown returned before every root had stopped (ctx was done, and
 // the force budget after it too). The Tree holds what had finished.
 var ErrIncomplete = errors.New("quiesce: shutdown incomplete")
 

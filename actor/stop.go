@@ -11,7 +11,7 @@ import (
 	"github.com/quiesce/quiesce/mailbox"
 )
 
-// ErrNotComponent: the PID is not a live local actor with a Quiesce mailbox (it never
+// ErrNotComponent says the PID is not a live local actor with a Quiesce mailbox (it never
 // was one, or it has already stopped).
 var ErrNotComponent = errors.New("quiesce: not a live Quiesce component")
 

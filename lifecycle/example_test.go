@@ -34,7 +34,7 @@ func ExampleNewPlanWithin() {
 	//   1.  drain       defer-flag     timeout 20s  grace 5s
 	//   2.  disconnect  plain          timeout 5s   grace none
 	//   3.  flush-logs  defer-reraise  timeout 2s   grace none  always
-	// lifecycle: plan step 2 "disconnect": Grace has no effect under the plain policy
+	// lifecycle: plan step 2 "disconnect": a Grace has no effect under the plain policy
 	// lifecycle: plan step 2 "disconnect": no Timeout, so the plan cannot be shown to fit its deadline
 }
 

@@ -44,7 +44,7 @@ var (
 	ErrNilRun           = errors.New("nil Run")
 	ErrNegativeDuration = errors.New("negative duration")
 	ErrUnknownPolicy    = policy.ErrUnknownPolicy
-	ErrGraceUnderPlain  = errors.New("Grace has no effect under the plain policy")
+	ErrGraceUnderPlain  = errors.New("a Grace has no effect under the plain policy")
 	ErrNoTimeout        = errors.New("no Timeout, so the plan cannot be shown to fit its deadline")
 	ErrOverDeadline     = errors.New("step budgets exceed the deadline")
 )

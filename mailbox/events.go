@@ -11,18 +11,18 @@ import (
 
 // Events published on the actor system's EventStream, besides the notices.
 type (
-	// PhaseChanged: an incarnation moved to a new phase.
+	// PhaseChanged says an incarnation moved to a new phase.
 	PhaseChanged struct {
 		Actor    *actor.PID
 		From, To lifecycle.Phase
 		Reason   *lifecycle.Reason // why, when the move is to Stopping or Stopped
 	}
-	// StepFinished: a step of a stopping actor has run, or been skipped.
+	// StepFinished says a step of a stopping actor has run, or been skipped.
 	StepFinished struct {
 		Actor *actor.PID
 		Step  lifecycle.StepReport
 	}
-	// StepProgress: a running step reported progress.
+	// StepProgress says a running step reported progress.
 	StepProgress struct {
 		Actor    *actor.PID
 		Step     string
