@@ -63,7 +63,7 @@ func TestAForcedStepThatIgnoresItsCtxIsAbandoned(t *testing.T) {
 
 				first := runNextIn(e)
 				time.Sleep(2 * time.Second)
-				require.True(t, e.Force(errDeadline))
+				require.True(t, e.Force(errDeadline).First)
 
 				time.Sleep(forceBudget - time.Nanosecond)
 				synctest.Wait()
@@ -126,7 +126,7 @@ func TestAnAlwaysStepUnderForceIsAbandonedAfterTwiceTheBudget(t *testing.T) {
 		release := make(chan struct{})
 		e := mustPlan(t, always("flush", policy.Plain, stuck(release))).
 			Start(reason, lifecycle.Options{ForceBudget: forceBudget, Observer: obs})
-		require.True(t, e.Force(nil))
+		require.True(t, e.Force(nil).First)
 		first := runNextIn(e)
 
 		time.Sleep(2*forceBudget - time.Nanosecond)

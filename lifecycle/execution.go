@@ -480,10 +480,20 @@ func (e *Execution) Cancel(cause error) Receipt {
 	return rc
 }
 
+// Forcing says what one call to Force did.
+type Forcing struct {
+	// Step is the step the force cancelled, read under the same lock as the force:
+	// "" if no step was running (between steps, or the plan was over).
+	Step string
+	// First reports whether this call was the execution's first force. A force
+	// after the plan is over does nothing, and is not first.
+	First bool
+}
+
 // Force cancels the running step's own ctx with a cause that wraps ErrForced and
 // cause, whatever its policy, and skips every later step but the Always ones. It
-// reports whether this call was the first force.
-func (e *Execution) Force(cause error) bool {
+// says which step it cancelled and whether it was the first force.
+func (e *Execution) Force(cause error) Forcing {
 	fc := ErrForced
 	if cause != nil && !errors.Is(cause, ErrForced) {
 		fc = fmt.Errorf("%w: %w", ErrForced, cause)
@@ -493,23 +503,26 @@ func (e *Execution) Force(cause error) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.finished {
-		return false
+		return Forcing{}
 	}
-	first := e.forced == nil
-	if first {
+	f := Forcing{First: e.forced == nil}
+	if f.First {
 		e.forced = fc
 		e.report.Forced = fc
 	}
-	if c := e.cur; c != nil && !c.forced {
-		c.forced = true
-		if c.abort != nil {
-			c.abort(fc)
-		} else {
-			c.cancel(fc) // a no-op if a request cancelled it first: the step stays Interrupted
+	if c := e.cur; c != nil {
+		f.Step = c.step.Name
+		if !c.forced {
+			c.forced = true
+			if c.abort != nil {
+				c.abort(fc)
+			} else {
+				c.cancel(fc) // a no-op if a request cancelled it first: the step stays Interrupted
+			}
+			c.armAbandonLocked(e.opts.ForceBudget)
 		}
-		c.armAbandonLocked(e.opts.ForceBudget)
 	}
-	return first
+	return f
 }
 
 // armAbandonLocked abandons c if it has not returned within d.

@@ -34,11 +34,11 @@ func TestForceCancelsTheRunningStepWhateverItsPolicy(t *testing.T) {
 				firsts := make(chan []bool, 1)
 				go func() {
 					time.Sleep(3 * time.Second)
-					firsts <- []bool{e.Force(errDeadline), e.Force(errSecondStop)}
+					firsts <- []bool{e.Force(errDeadline).First, e.Force(errSecondStop).First}
 				}()
 				reps := runAll(e)
 				assert.Equal(t, []bool{true, false}, <-firsts, "Force returns true only the first time")
-				assert.False(t, e.Force(errDeadline), "nor after the plan is over")
+				assert.False(t, e.Force(errDeadline).First, "nor after the plan is over")
 				rep := e.Report()
 
 				assert.True(t, o.cancelled, "the step's own ctx is cancelled, under every policy")
@@ -101,7 +101,7 @@ func TestForceCauseIsErrForcedAloneOrWrappedOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var o observed
 			e := mustPlan(t, step("work", policy.DeferFlag, workFor(time.Hour, &o))).Start(reason, lifecycle.Options{})
-			require.True(t, e.Force(tc.cause))
+			require.True(t, e.Force(tc.cause).First)
 			runAll(e) // an Always-less plan: nothing runs, but the force is kept
 			tc.check(t, e.Forced())
 			tc.check(t, e.Report().Forced)
@@ -120,7 +120,7 @@ func TestForceBeforeAnyStepRunsOnlyTheAlwaysSteps(t *testing.T) {
 		always("flush", policy.Plain, mark("flush")),
 		step("close", policy.DeferReraise, mark("close")),
 	).Start(reason, lifecycle.Options{Observer: obs})
-	require.True(t, e.Force(nil))
+	require.True(t, e.Force(nil).First)
 	reps := runAll(e)
 	assert.Equal(t, []string{"flush"}, ran)
 	assert.Equal(t, []string{"flush"}, reportNames(reps))
