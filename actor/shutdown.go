@@ -59,22 +59,27 @@ var ErrIncomplete = errors.New("quiesce: shutdown incomplete")
 // deadline (ctx's), and returns one tree report.
 //
 // The algorithm:
-//  1. If ctx has a deadline, each root gets the budget that makes its force, and
-//     the abandonment after it, land by the deadline: the time left less twice the
-//     roots' force budget (lifecycle.DefaultForceBudget unless their props set one).
-//  2. Each root is asked to stop with reason Shutdown. A root that is already
-//     stopping, because an earlier Shutdown or anything else asked, is forced
-//     instead: a second Shutdown is the second SIGTERM. A force reaches every
-//     descendant still stopping.
+//  1. Each root is asked to stop with reason Shutdown, by ctx's deadline if it has
+//     one (mailbox.Mailbox.RequestBy): its budget is the smaller of its own and what
+//     the deadline leaves once its force and the abandonment after it are set aside,
+//     and its force budget shrinks to fit a short deadline (mailbox.Fit), so that a
+//     1 s Shutdown still drains and runs the steps for about half a second. The
+//     children inherit the deadline. Nothing turns brutal silently: a force that
+//     comes from the deadline says mailbox.ErrDeadline.
+//  2. A root that an earlier Shutdown is stopping already is forced instead: a
+//     second Shutdown is the second SIGTERM. A root stopping for another reason gets
+//     this request too, and the deadline if it is earlier than its own. A force
+//     reaches every descendant still stopping.
 //  3. Shutdown waits for every root. If ctx is done first, it forces the roots and
-//     waits once more, for the force budget, then returns ErrIncomplete with what
-//     has finished.
+//     waits once more, for two of their force budgets, then returns ErrIncomplete
+//     with what has finished.
 //
 // Children stop as their parents' plans say: in parallel or in reverse order, each
 // under its own budget, each report nested in its parent's.
 func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots ...*actor.PID) (*Tree, error) {
 	start := time.Now()
 	reason := lifecycle.NewReason(lifecycle.Shutdown, cause)
+	deadline, bounded := ctx.Deadline()
 	tickets := make([]*mailbox.Ticket, 0, len(roots))
 	var errs []error
 	for _, pid := range roots {
@@ -83,19 +88,15 @@ func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots
 			errs = append(errs, fmt.Errorf("%v: %w", pid, ErrNotComponent))
 			continue
 		}
-		if t := mb.Ticket(); t != nil {
-			tickets = append(tickets, mb.Force(cause)) // already stopping: the second request forces
+		if t := mb.Ticket(); t != nil && t.Reason().Kind == lifecycle.Shutdown {
+			tickets = append(tickets, mb.Force(cause)) // the second Shutdown forces
 			continue
 		}
-		if deadline, ok := ctx.Deadline(); ok {
-			left := time.Until(deadline) - 2*mb.ForceBudget()
-			b := mailbox.Brutal
-			if left > 0 {
-				b = mailbox.After(left)
-			}
-			_ = mb.SetBudget(b)
+		if bounded {
+			tickets = append(tickets, mb.RequestBy(deadline, reason, nil))
+		} else {
+			tickets = append(tickets, mb.Request(reason, nil))
 		}
-		tickets = append(tickets, mb.Request(reason, nil))
 	}
 	tree := &Tree{}
 	done := func() bool {
@@ -125,8 +126,7 @@ func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots
 		var grace time.Duration
 		for _, pid := range roots {
 			if mb := mailbox.Of(system, pid); mb != nil {
-				mb.Force(context.Cause(ctx))
-				grace = max(grace, 2*mb.ForceBudget())
+				grace = max(grace, 2*mb.Force(context.Cause(ctx)).ForceBudget())
 			}
 		}
 		timer := time.NewTimer(grace)

@@ -149,6 +149,9 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 	}
 	reason := lifecycle.NewReason(lifecycle.ParentStopping, st.reason)
 	self := m.self()
+	m.mu.Lock()
+	outer := st.outer // the children must end by the parent's deadline too
+	m.mu.Unlock()
 	stop := func(pid *actor.PID) {
 		w.await(pid)
 		cm := Of(sys, pid)
@@ -157,7 +160,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 			return
 		}
 		cm.parentMB.Store(m)
-		cm.request(stopKind, reason, self)
+		cm.request(stopKind, reason, self, outer)
 		m.mu.Lock()
 		forced := st.forced
 		m.mu.Unlock()
@@ -170,10 +173,18 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 		lifecycle.ReportProgress(ctx, "children stopping", total-left, total)
 		return left
 	}
+	// While it waits, the step hands the actor what its children send (notices,
+	// Terminated), as it comes: the actor's goroutine waits for the step, so the
+	// step may invoke the actor, as the actor's goroutine would between steps.
+	sig := make(chan struct{}, 1)
+	m.pump.Store(&sig)
+	defer m.pump.Store(nil)
+	gen := m.gen.Load()
 	wait := func(until func() bool) error {
-		for !until() {
+		for m.pumpSystem(gen); !until(); m.pumpSystem(gen) {
 			select {
 			case <-w.signal:
+			case <-sig:
 			case <-ctx.Done():
 				cause := context.Cause(ctx)
 				if errors.Is(cause, lifecycle.ErrForced) {
@@ -199,6 +210,35 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 		stop(pid)
 	}
 	return wait(func() bool { return progress() == 0 })
+}
+
+// pumpSystem handles the system messages queued now but the lifecycle's own, for a
+// Children step that waits: notices and Terminated reach the actor as they come,
+// not in a burst after the step. It stops as soon as the step is abandoned (gen
+// changes): the goroutine that took the mailbox over handles the rest.
+func (m *Mailbox) pumpSystem(gen uint32) {
+	for m.gen.Load() == gen {
+		msg := m.sys.popIf(notControl)
+		if msg == nil {
+			return
+		}
+		m.sysCount.Add(-1)
+		m.pumped(msg, gen)
+	}
+}
+
+func (m *Mailbox) pumped(msg any, gen uint32) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.failed(r, msg) // a panic in Receive escalates, as in the run loop
+		}
+	}()
+	m.system(msg, gen)
+}
+
+func notControl(msg any) bool {
+	_, ok := msg.(control)
+	return !ok
 }
 
 // compareSeq orders two children by creation; children without a Quiesce mailbox

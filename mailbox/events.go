@@ -79,7 +79,9 @@ func (o *observer) Abandoned(r lifecycle.StepReport) {
 		l.LogAttrs(context.Background(), slog.LevelWarn, "quiesce: step abandoned",
 			slog.Any("actor", m.self()), slog.String("step", r.Name), slog.String("goroutine", r.Goroutine))
 	}
-	m.notifyParent(&Abandoned{Child: m.self(), Step: r.Name, Goroutine: r.Goroutine})
+	if st := m.stop.Load(); st != nil {
+		m.tell(st, &Abandoned{Child: m.self(), Step: r.Name, Goroutine: r.Goroutine})
+	}
 	m.gen.Add(1)
 	m.sys.push(ctlStep, 0)
 	m.sysCount.Add(1)

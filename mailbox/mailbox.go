@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -38,6 +39,9 @@ type Mailbox struct {
 	// actor to stop: notices go straight to it, as protoactor's ActorProcess would
 	// post them, without a registry lookup each.
 	parentMB atomic.Pointer[Mailbox]
+	// pump, while the Children step waits, is signalled as system messages arrive,
+	// so that the step hands the actor its children's notices as they come.
+	pump atomic.Pointer[chan struct{}]
 
 	mu      sync.Mutex
 	stop    atomic.Pointer[stopState] // the stop under way or done; nil while running
@@ -87,18 +91,20 @@ const (
 	ctlStep                        // run the next step
 	ctlDrainCut                    // a force: stop draining now
 	ctlHandOver                    // the plan is over: give protoactor its Stop or Restart
+	ctlHeard                       // a plain parent has heard Finished, or waiting for it is over
 )
 
 // PostUserMessage queues msg, or refuses it when the actor is stopping or the queue is
 // full. protoactor calls it from the sender's goroutine.
 func (m *Mailbox) PostUserMessage(msg any) {
 	switch v := msg.(type) {
-	case actor.MessageBatch:
-		for _, inner := range v.GetMessages() {
-			m.PostUserMessage(inner)
-		}
 	case *actor.MessageEnvelope:
 		switch inner := v.Message.(type) {
+		case Notice:
+			m.postNotice(msg, inner)
+			return
+		case heard:
+			return // protoactor's auto-response to a Finished: see postFinished
 		case actor.MessageBatch:
 			for _, msg := range inner.GetMessages() {
 				m.PostUserMessage(msg)
@@ -108,6 +114,15 @@ func (m *Mailbox) PostUserMessage(msg any) {
 		}
 	case *actor.PoisonPill:
 		msg = poisonPill
+	case heard:
+		return
+	case Notice:
+		m.postNotice(msg, v)
+		return
+	case actor.MessageBatch:
+		for _, inner := range v.GetMessages() {
+			m.PostUserMessage(inner)
+		}
 	}
 	if m.admission.Load() != open {
 		m.postWhileStopping(msg)
@@ -134,10 +149,10 @@ func (m *Mailbox) PostSystemMessage(msg any) {
 			// finalizes the parent: for a child already stopping, that is no new request.
 			return
 		}
-		m.request(stopKind, nil, nil)
+		m.request(stopKind, nil, nil, time.Time{})
 		return
 	case *actor.Restart:
-		m.request(restartKind, nil, nil)
+		m.request(restartKind, nil, nil, time.Time{})
 		return
 	case *actor.Terminated:
 		// Queued before the Children step hears of it, so that the step's end comes
@@ -165,10 +180,30 @@ func (m *Mailbox) parentFinalizing() bool {
 	return p != nil && p.finalized.Load()
 }
 
+// postNotice queues a notice in the system queue, where a child's Terminated comes
+// too: the actor hears its children's notices in the order they were sent, Finished
+// before Terminated, and between the steps of its own plan. A Finished report is
+// recorded at once for the stop under way, so that it reaches this actor's report
+// even if Receive never runs again. Capacity does not bound notices.
+func (m *Mailbox) postNotice(msg any, n Notice) {
+	if f, ok := n.(*Finished); ok {
+		if st := m.stop.Load(); st != nil {
+			st.watch().addReport(f.Report) // a restart's report has its children's too
+		}
+	}
+	m.pushSys(msg)
+}
+
 func (m *Mailbox) pushSys(msg any) {
 	m.sys.push(msg, 0)
 	m.sysCount.Add(1)
 	m.schedule()
+	if c := m.pump.Load(); c != nil {
+		select { // the Children step waits, and takes notices meanwhile: see pumpNotices
+		case *c <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // RegisterHandlers is called by protoactor when it spawns the actor.
@@ -270,12 +305,20 @@ func (m *Mailbox) system(msg any, gen uint32) bool {
 		m.invoker.InvokeSystemMessage(v)
 		m.started()
 	case *actor.Terminated:
-		m.beforeTerminated(v.Who)
+		if m.beforeTerminated(v) {
+			return true // held until the parent has heard this actor's Finished
+		}
 		m.invoker.InvokeSystemMessage(v)
 		m.afterTerminated()
+	case Notice, *actor.MessageEnvelope: // only notices come in an envelope here
+		m.invoker.InvokeUserMessage(msg)
 	case control:
-		if v == ctlHandOver {
+		switch v {
+		case ctlHandOver:
 			m.handOver()
+			return true
+		case ctlHeard:
+			m.parentHeard()
 			return true
 		}
 		return m.control(v, gen)

@@ -58,6 +58,21 @@ func (q *queue) pop() any {
 	return v
 }
 
+// popIf removes and returns the oldest item if ok accepts it, and nil otherwise.
+func (q *queue) popIf(ok func(any) bool) any {
+	q.mu.Lock()
+	if q.n == 0 || !ok(q.buf[q.head]) {
+		q.mu.Unlock()
+		return nil
+	}
+	v := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+	q.mu.Unlock()
+	return v
+}
+
 // close refuses every later push and returns what was queued, oldest first.
 func (q *queue) close() []any {
 	q.mu.Lock()

@@ -91,7 +91,8 @@ func TestMessagesDuringARestartsPlanAreHeldForTheNextIncarnation(t *testing.T) {
 			sys.Root.Send(pid, n)
 			require.Zero(t, mb.Refused(), "nothing is refused during a restart")
 			close(hold)
-			assert.Equal(t, []any{"held", n}, p.take(2), "the new incarnation gets them, in order")
+			assert.Equal(t, []any{n, "held"}, p.take(2),
+				"a notice reaches the incarnation of the moment, between its steps; user messages wait for the next one")
 			assert.Equal(t, lifecycle.Running, mb.Phase())
 			<-mb.Request(nil, nil).Done()
 		})

@@ -19,6 +19,9 @@ var (
 	ErrBudgetExpired = errors.New("mailbox: stop budget expired")
 	// ErrBrutal: the budget is Brutal.
 	ErrBrutal = errors.New("mailbox: brutal budget")
+	// ErrDeadline: the stop had to end by an outer deadline (RequestBy, Shutdown), and
+	// the budget fitted to it ran out, or the deadline had passed when it began.
+	ErrDeadline = errors.New("mailbox: the stop's outer deadline")
 )
 
 type kind uint8
@@ -46,8 +49,15 @@ type stopState struct {
 	next       *stopState           // (mu) a stop asked for as a restart finalizes: the next incarnation's
 	deadline   time.Time            // (mu) when the budget runs out; zero if infinite
 	timer      *time.Timer          // (mu) the budget's timer
+	outer      time.Time            // (mu) the outer deadline the stop must end by; zero if none
+	forceLimit time.Duration        // (mu) the force budget fitted to outer; zero: the actor's
 
 	report atomic.Pointer[lifecycle.Report] // set once, when the plan is over
+
+	// noticeMu orders the stop's notices: each is sent under it, and none after
+	// Finished, so a parent never hears of a stop after its report.
+	noticeMu     sync.Mutex
+	finishedSent bool // (noticeMu)
 
 	from       lifecycle.Phase // the phase the first request ended
 	drainLeft  int             // (actor) queued messages the drain still has to handle
@@ -56,6 +66,14 @@ type stopState struct {
 	handedOver bool            // (actor) protoactor has had its Stop or Restart
 	drainCount int             // (actor) messages processed by the drain
 	refusedAt  int64
+
+	// A plain parent hears Finished as a user message, after any system message:
+	// the hand-over waits until it has (see parentHeard), so that its Terminated
+	// comes second, or until the force budget has passed.
+	awaitHeard bool              // (actor) the child waits for its parent
+	heardTimer *time.Timer       // bounds the wait
+	heldLast   *actor.Terminated // (actor) the last child's Terminated, held while waiting
+	heardOnce  atomic.Bool       // the wait is over (ctlHeard sent)
 
 	// children follows the actor's children while it stops; made by the first
 	// that needs it, so that a stop of an actor without children does without.
@@ -115,7 +133,10 @@ func (d *doneSignal) close() bool {
 
 // Ticket follows one stop: Done is closed once the actor has stopped (or, for a
 // restart, once the next incarnation is alive), and then Report holds what happened.
-type Ticket struct{ st *stopState }
+type Ticket struct {
+	m  *Mailbox
+	st *stopState
+}
 
 // Done is closed when the stop is over.
 func (t *Ticket) Done() <-chan struct{} { return t.st.done.wait() }
@@ -126,23 +147,39 @@ func (t *Ticket) Report() *lifecycle.Report { return t.st.report.Load() }
 // Reason returns why the stop began.
 func (t *Ticket) Reason() *lifecycle.Reason { return t.st.reason }
 
+// ForceBudget returns how long a forced step of this stop has before it is
+// abandoned: the actor's force budget, or less when the stop was fitted to an outer
+// deadline (RequestBy).
+func (t *Ticket) ForceBudget() time.Duration { return t.m.forceBudget(t.st) }
+
 // Request asks the actor to stop for reason (nil reads "stop requested") on behalf of
 // from (nil if nobody in particular). The first request begins the plan; every
 // later one is a cancellation request to the running step, and from, like the
 // parent, hears what became of it. Request never blocks on the actor.
 func (m *Mailbox) Request(reason *lifecycle.Reason, from *actor.PID) *Ticket {
-	return &Ticket{m.request(stopKind, reason, from)}
+	return &Ticket{m, m.request(stopKind, reason, from, time.Time{})}
+}
+
+// RequestBy is Request for a stop that must end by deadline, such as a pod's
+// termination deadline: the stop's budget is the smaller of the actor's own and what
+// the deadline leaves, and its force budget shrinks to fit a short deadline, so that
+// the force, and the abandonment after it, land by it (see Fit). The children it
+// stops inherit the deadline. A deadline already past forces the stop at once, with
+// cause ErrDeadline. If the actor is stopping already, this is one more request, and
+// the deadline applies from now on when it is earlier than the stop's own.
+func (m *Mailbox) RequestBy(deadline time.Time, reason *lifecycle.Reason, from *actor.PID) *Ticket {
+	return &Ticket{m, m.request(stopKind, reason, from, deadline)}
 }
 
 // Ticket returns the stop under way or done, or nil while the actor runs.
 func (m *Mailbox) Ticket() *Ticket {
 	if st := m.stop.Load(); st != nil {
-		return &Ticket{st}
+		return &Ticket{m, st}
 	}
 	return nil
 }
 
-func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID) *stopState {
+func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID, outer time.Time) *stopState {
 	if reason == nil {
 		switch k {
 		case restartKind:
@@ -156,11 +193,17 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID) *st
 	m.mu.Lock()
 	st := m.stop.Load()
 	if st == nil {
-		st = m.beginLocked(k, reason)
-		brutal := st.forced == ErrBrutal
+		st = m.newStop(k, reason)
+		st.outer = outer
+		m.installLocked(st)
+		forced := st.forced
 		m.mu.Unlock()
-		m.began(st, brutal)
+		m.began(st, forced)
 		return st
+	}
+	if !outer.IsZero() && !st.finalizing && (st.outer.IsZero() || outer.Before(st.outer)) {
+		st.outer = outer
+		m.armBudgetLocked(st)
 	}
 	if st.finalizing {
 		if st.kind == restartKind && k != restartKind {
@@ -188,11 +231,22 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID) *st
 	}
 	left := st.budgetLeftLocked()
 	m.mu.Unlock()
+	// Delivered and told under noticeMu, so that the notice names the step the
+	// request reached and comes before the stop's Finished.
+	st.noticeMu.Lock()
+	if st.finishedSent {
+		st.noticeMu.Unlock()
+		return st
+	}
 	rc := lifecycle.Receipt{Held: true}
 	if exec != nil {
 		rc = exec.Cancel(reason)
 	}
-	m.noticeRequest(rc, reason, from, left)
+	n := m.noticeRequest(rc, reason, from, left)
+	st.noticeMu.Unlock()
+	if n != nil {
+		m.publish(n)
+	}
 	return st
 }
 
@@ -220,14 +274,15 @@ func (m *Mailbox) newStop(k kind, reason *lifecycle.Reason) *stopState {
 }
 
 // installLocked makes st the stop under way: admission changes, the budget counts.
+// The stop is stored first, so that whoever meets the new admission finds its reason.
 func (m *Mailbox) installLocked(st *stopState) {
+	m.stop.Store(st)
 	if st.kind == restartKind {
 		m.admission.Store(holding)
 		m.paused.Or(heldBit)
 	} else {
 		m.admission.Store(refusing)
 	}
-	m.stop.Store(st)
 	m.armBudgetLocked(st)
 }
 
@@ -250,13 +305,13 @@ func (m *Mailbox) nextLocked(st *stopState, reason *lifecycle.Reason) *stopState
 // than the phase and a message to self, since a parent stopping 100k children calls
 // it 100k times in a row. The actor's own goroutine does the rest (buildExecution).
 //
-// brutal says the stop's Brutal budget forced it from the start (read by the caller
-// under mu, when it made the stop): the parent hears of the force.
-func (m *Mailbox) began(st *stopState, brutal bool) {
+// forced is why the stop was forced from the start, or nil (read by the caller under
+// mu, when it made the stop: a Brutal budget, a deadline past): the parent hears of it.
+func (m *Mailbox) began(st *stopState, forced error) {
 	st.from, _ = m.phase.Load().Advance(lifecycle.Stopping)
 	m.pushSys(ctlBegin)
-	if brutal {
-		m.notifyParent(&Forced{Child: m.self(), Cause: ErrBrutal})
+	if forced != nil {
+		m.tell(st, &Forced{Child: m.self(), Cause: forced})
 	}
 }
 
@@ -294,7 +349,7 @@ func (m *Mailbox) buildExecution(st *stopState) {
 	st.built = true
 	exec := plan.Start(st.reason, lifecycle.Options{
 		Actor:       m.label(),
-		ForceBudget: m.cfg.ForceBudget,
+		ForceBudget: m.forceBudget(st),
 		Context:     (*stepValues)(m),
 		Observer:    (*observer)(m),
 		Start:       st.began,
@@ -338,13 +393,8 @@ func (m *Mailbox) endDrain(st *stopState) {
 func (m *Mailbox) userWhileStopping(msg any) {
 	st := m.stop.Load()
 	switch {
-	case msg == poisonPill && st == nil:
-		// Messages queued before the pill have been handled; the stop begins now,
-		// with nothing to drain: everything behind the pill is refused.
-		st = m.request(poisonKind, nil, nil)
-		st.drained = true
 	case msg == poisonPill:
-		m.refuse(&actor.PoisonPill{}, ErrStopping, st.reason)
+		m.poisoned()
 	case st == nil:
 		m.invoker.InvokeUserMessage(msg) // the restart is over: the new incarnation takes it
 	case !st.drained && !st.built:
@@ -358,9 +408,47 @@ func (m *Mailbox) userWhileStopping(msg any) {
 		if st.drainLeft--; st.drainLeft <= 0 {
 			m.endDrain(st)
 		}
-	case isNotice(msg):
-		m.invoker.InvokeUserMessage(msg)
 	default:
+		m.refuse(msg, ErrStopping, st.reason)
+	}
+}
+
+// poisoned handles a PoisonPill at the front of the queue: its own drain boundary.
+// What came before it has been handled; what is behind it is refused now. A pill
+// that finds no stop begins one, with nothing to drain; a pill that finds a stop
+// draining ends the drain there; either way a pill that finds a stop under way is
+// refused (the actor is stopping already), and counted.
+func (m *Mailbox) poisoned() {
+	m.mu.Lock()
+	st := m.stop.Load()
+	if st == nil {
+		st = m.beginLocked(poisonKind, lifecycle.NewReason(lifecycle.Poisoned, nil))
+		st.drained = true // before ctlBegin: nothing to drain
+		forced := st.forced
+		m.mu.Unlock()
+		m.began(st, forced)
+	} else {
+		m.mu.Unlock()
+		m.refuse(&actor.PoisonPill{}, ErrStopping, st.reason)
+		if st.drained {
+			return // what is behind it meets the stop as it comes
+		}
+		m.endDrain(st)
+	}
+	m.refuseQueued(st)
+}
+
+// refuseQueued refuses every user message queued now, on the actor's goroutine.
+func (m *Mailbox) refuseQueued(st *stopState) {
+	for {
+		msg := m.user.pop()
+		if msg == nil {
+			return
+		}
+		m.userCount.Add(-1)
+		if msg == poisonPill {
+			msg = &actor.PoisonPill{}
+		}
 		m.refuse(msg, ErrStopping, st.reason)
 	}
 }
@@ -379,14 +467,10 @@ func (m *Mailbox) finish(st *stopState) {
 		m.admission.Store(closed)
 		for _, msg := range m.user.close() {
 			m.userCount.Add(-1)
-			switch {
-			case isNotice(msg):
-				m.invoker.InvokeUserMessage(msg)
-			case msg == poisonPill:
-				m.refuse(&actor.PoisonPill{}, ErrStopping, st.reason)
-			default:
-				m.refuse(msg, ErrStopping, st.reason)
+			if msg == poisonPill {
+				msg = &actor.PoisonPill{}
 			}
+			m.refuse(msg, ErrStopping, st.reason)
 		}
 	}
 	// The hand-over to protoactor runs from the top of the loop (see system): its
@@ -401,9 +485,14 @@ func (m *Mailbox) handOver() {
 	st := m.stop.Load()
 	st.handedOver = true
 	m.finalized.Store(true)
-	if len(m.ctx.Children()) == 0 {
-		m.complete(st)
+	if len(m.ctx.Children()) == 0 && m.complete(st) {
+		return // parentHeard goes on
 	}
+	m.stopProtoactor(st)
+}
+
+// stopProtoactor gives protoactor the Stop or Restart it would have handled at once.
+func (m *Mailbox) stopProtoactor(st *stopState) {
 	if st.kind == restartKind { // fixed once finalizing
 		m.mu.Lock()
 		m.failure = nil // this restart's cause: the next incarnation's failures are its own
@@ -426,18 +515,24 @@ var (
 // last child of an actor whose plan is over, protoactor is about to finalize the
 // actor: its report is complete now, and its parent must have it before the
 // Terminated that protoactor will send.
-func (m *Mailbox) beforeTerminated(who *actor.PID) {
+// It reports whether protoactor must not have the Terminated yet: the report went to
+// a plain parent, which has to hear it first (parentHeard delivers it then).
+func (m *Mailbox) beforeTerminated(msg *actor.Terminated) (hold bool) {
 	st := m.stop.Load()
 	if st == nil || !st.handedOver || st.report.Load() != nil {
-		return
+		return false
 	}
-	if kids := m.ctx.Children(); len(kids) == 1 && kids[0].Equal(who) {
-		m.complete(st)
+	if kids := m.ctx.Children(); len(kids) == 1 && kids[0].Equal(msg.Who) && m.complete(st) {
+		st.heldLast = msg
+		return true
 	}
+	return false
 }
 
-// complete finishes the stop's report, with every child's, and sends it to the parent.
-func (m *Mailbox) complete(st *stopState) {
+// complete finishes the stop's report, with every child's, and sends it to the
+// parent. It reports whether the actor must wait for a plain parent to hear it
+// before protoactor stops it (see parentHeard).
+func (m *Mailbox) complete(st *stopState) (wait bool) {
 	rep := st.exec.Report()
 	rep.Duration = time.Since(rep.Start) // until protoactor finalizes: children included
 	rep.Drained = st.drainCount
@@ -446,7 +541,38 @@ func (m *Mailbox) complete(st *stopState) {
 		rep.Children = w.reports()
 	}
 	st.report.Store(rep)
-	m.notifyParent(&Finished{Child: m.self(), Report: rep})
+	f := &Finished{Child: m.self(), Report: rep}
+	if wait = m.postFinished(st, f); wait {
+		st.awaitHeard = true
+		st.heardTimer = time.AfterFunc(m.forceBudget(st), m.heard)
+	}
+	m.publish(f)
+	return wait
+}
+
+// heard ends the wait for a plain parent to hear Finished: called by the parent's
+// goroutine once its Receive has handled it, or by the timer that bounds the wait.
+func (m *Mailbox) heard() {
+	if st := m.stop.Load(); st != nil && st.heardOnce.CompareAndSwap(false, true) {
+		m.pushSys(ctlHeard)
+	}
+}
+
+// parentHeard goes on with the hand-over that complete held back.
+func (m *Mailbox) parentHeard() {
+	st := m.stop.Load()
+	if st == nil || !st.awaitHeard {
+		return
+	}
+	st.awaitHeard = false
+	st.heardTimer.Stop()
+	if last := st.heldLast; last != nil {
+		st.heldLast = nil
+		m.invoker.InvokeSystemMessage(last)
+		m.afterTerminated()
+		return
+	}
+	m.stopProtoactor(st)
 }
 
 // afterTerminated checks, once the plan is over, whether protoactor has finished
@@ -479,10 +605,10 @@ func (m *Mailbox) resumed() {
 		return
 	}
 	next := st.next
-	brutal := false
+	var forced error
 	if next != nil {
 		m.installLocked(next) // a stop came as the restart finalized: the new incarnation stops
-		brutal = next.forced == ErrBrutal
+		forced = next.forced
 	} else {
 		m.stop.Store(nil)
 	}
@@ -494,7 +620,7 @@ func (m *Mailbox) resumed() {
 	m.phase.Store(new(lifecycle.State))
 	m.paused.And(^heldBit)
 	if next != nil {
-		m.began(next, brutal) // its messages, held through the restart, are its drain
+		m.began(next, forced) // its messages, held through the restart, are its drain
 		return
 	}
 	m.admission.Store(open)
@@ -508,7 +634,7 @@ func (m *Mailbox) started() {
 	}
 	if m.cfg.Start != nil {
 		if err := m.runStart(); err != nil {
-			m.request(stopKind, lifecycle.NewReason(lifecycle.StartFailed, err), nil)
+			m.request(stopKind, lifecycle.NewReason(lifecycle.StartFailed, err), nil, time.Time{})
 			return
 		}
 	}
@@ -537,9 +663,9 @@ func (m *Mailbox) Force(cause error) *Ticket {
 	st := m.stop.Load()
 	if st == nil {
 		st = m.beginLocked(stopKind, lifecycle.NewReason(lifecycle.Requested, cause))
-		brutal := st.forced == ErrBrutal
+		forced := st.forced
 		m.mu.Unlock()
-		m.began(st, brutal)
+		m.began(st, forced)
 		m.mu.Lock()
 	}
 	if st.finalizing && st.kind == restartKind {
@@ -548,28 +674,35 @@ func (m *Mailbox) Force(cause error) *Ticket {
 			next.forced = cause // applied when the next incarnation begins its stop
 		}
 		m.mu.Unlock()
-		return &Ticket{next}
+		return &Ticket{m, next}
 	}
 	if st.finalizing || st.forced != nil {
 		m.mu.Unlock()
-		return &Ticket{st}
+		return &Ticket{m, st}
 	}
 	st.forced = cause
 	exec := st.exec
 	m.mu.Unlock()
-	if exec != nil {
-		exec.Force(cause)
+	// Forced and told under noticeMu: the notice names the step the force cancelled,
+	// and comes before the stop's Finished (or not at all, if the plan is over).
+	st.noticeMu.Lock()
+	var n *Forced
+	if !st.finishedSent {
+		n = &Forced{Child: m.self(), Cause: cause}
+		if exec != nil {
+			n.Step = exec.Force(cause).Step
+		}
+		m.post(n, nil)
 	}
+	st.noticeMu.Unlock()
 	m.pushSys(ctlDrainCut)
 	if w := st.children.Load(); w != nil {
 		w.force(m, cause)
 	}
-	n := &Forced{Child: m.self(), Cause: cause}
-	if exec != nil {
-		n.Step, _, _, _ = exec.Running()
+	if n != nil {
+		m.publish(n)
 	}
-	m.notifyParent(n)
-	return &Ticket{st}
+	return &Ticket{m, st}
 }
 
 // ForceBudget returns how long a forced step of this actor has before it is abandoned.
@@ -595,7 +728,8 @@ func (m *Mailbox) SetBudget(b Budget) error {
 	return nil
 }
 
-// armBudgetLocked (re)starts the budget's timer of st, from its first request.
+// armBudgetLocked (re)starts the budget's timer of st, from its first request: the
+// actor's budget, fitted to the stop's outer deadline if it has one.
 func (m *Mailbox) armBudgetLocked(st *stopState) {
 	b := m.cfg.Budget
 	if m.budget != nil {
@@ -604,6 +738,17 @@ func (m *Mailbox) armBudgetLocked(st *stopState) {
 	if st.timer != nil {
 		st.timer.Stop()
 		st.timer = nil
+	}
+	cause := ErrBudgetExpired
+	if b.kind == brutal {
+		cause = ErrBrutal
+	}
+	if !st.outer.IsZero() {
+		var fitted bool
+		b, st.forceLimit, fitted = Fit(b, m.ForceBudget(), st.outer.Sub(st.began))
+		if fitted {
+			cause = ErrDeadline
+		}
 	}
 	d, limited := b.Limit()
 	if !limited {
@@ -614,14 +759,46 @@ func (m *Mailbox) armBudgetLocked(st *stopState) {
 	if b.kind == brutal && st.exec == nil && st.forced == nil {
 		// Forced from the start, before the actor's goroutine begins: nothing is
 		// drained. began sends the Forced notice.
-		st.forced = ErrBrutal
+		st.forced = cause
 		return
 	}
-	cause := ErrBudgetExpired
-	if b.kind == brutal {
-		cause = ErrBrutal
-	}
 	st.timer = time.AfterFunc(time.Until(st.deadline), func() { m.Force(cause) })
+}
+
+// Fit returns the budget and force budget that make a stop end by an outer deadline
+// left away from its first request: the force budget shrinks to at most a quarter of
+// left, and the budget is the smaller of b and what is left once two force budgets
+// (the force, then the abandonment after it) are set aside, so that the stop is
+// forced, and abandoned if it must be, by the deadline. fitted reports whether the
+// budget is the deadline's rather than b. A deadline past (left <= 0) gives Brutal.
+// A stop fitted to a short deadline is never silently brutal: it still drains and
+// runs its steps for about half of left, and a force it takes says ErrDeadline.
+func Fit(b Budget, forceBudget, left time.Duration) (_ Budget, _ time.Duration, fitted bool) {
+	if forceBudget <= 0 {
+		forceBudget = lifecycle.DefaultForceBudget
+	}
+	if left <= 0 {
+		return Brutal, min(forceBudget, minForceBudget), true
+	}
+	forceBudget = max(min(forceBudget, left/4), 1)
+	limit := left - 2*forceBudget
+	if d, ok := b.Limit(); ok && (b.kind == brutal || d <= limit) {
+		return b, forceBudget, false
+	}
+	return After(limit), forceBudget, true
+}
+
+// minForceBudget is the least force budget Fit leaves a stop whose deadline allows it.
+const minForceBudget = time.Millisecond
+
+// forceBudget returns how long a forced step of st has before it is abandoned.
+func (m *Mailbox) forceBudget(st *stopState) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if st.forceLimit > 0 {
+		return st.forceLimit
+	}
+	return m.ForceBudget()
 }
 
 // budgetLeftLocked returns the time left before the budget forces the stop, or
