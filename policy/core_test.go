@@ -35,7 +35,7 @@ func TestTimeoutIsACoreCancellationUnderEveryPolicy(t *testing.T) {
 		t.Run(p.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				begin := time.Now()
-				out, err := policy.Run(context.Background(), p, "disconnect", waitOp(time.Hour), policy.Timeout(50*time.Millisecond))
+				out, err := run(context.Background(), p, "disconnect", waitOp(time.Hour), policy.Timeout(50*time.Millisecond))
 				assert.Equal(t, 50*time.Millisecond, time.Since(begin), "the budget counts from op's start")
 				assert.Equal(t, "partial", out.Value)
 				assert.False(t, out.CancelRequested, "a timeout is not the caller's request")
@@ -51,7 +51,7 @@ func TestOpWithinItsTimeoutSucceeds(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				out, err := policy.Run(context.Background(), p, "disconnect", waitOp(49*time.Millisecond), policy.Timeout(50*time.Millisecond))
+				out, err := run(context.Background(), p, "disconnect", waitOp(49*time.Millisecond), policy.Timeout(50*time.Millisecond))
 				require.NoError(t, err)
 				assert.Equal(t, "done", out.Value)
 			})
@@ -65,7 +65,7 @@ func TestTimeoutIsNotDeferredByACallerCancellation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		out, err := policy.Run(ctx, policy.DeferReraise, "cleanup", waitOp(time.Hour), policy.Timeout(time.Second))
+		out, err := run(ctx, policy.DeferReraise, "cleanup", waitOp(time.Hour), policy.Timeout(time.Second))
 		assert.True(t, out.CancelRequested)
 		ce := assertCancel(t, err, policy.Core, context.DeadlineExceeded)
 		assert.False(t, ce.Deferred)
@@ -81,7 +81,7 @@ func TestGraceExpiryIsACoreCancellationUnderDeferredPolicies(t *testing.T) {
 				begin := time.Now()
 				time.AfterFunc(10*time.Millisecond, cancel)
 				var expired time.Duration
-				out, err := policy.Run(ctx, p, "drain", func(ctx context.Context) (string, error) {
+				out, err := run(ctx, p, "drain", func(ctx context.Context) (string, error) {
 					<-ctx.Done()
 					expired = time.Since(begin)
 					return "partial", context.Cause(ctx)
@@ -101,7 +101,7 @@ func TestGraceDoesNotLimitOpUntilTheCallerCancels(t *testing.T) {
 	for _, p := range deferred {
 		t.Run(p.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				out, err := policy.Run(context.Background(), p, "drain", waitOp(time.Hour), policy.Grace(time.Millisecond))
+				out, err := run(context.Background(), p, "drain", waitOp(time.Hour), policy.Grace(time.Millisecond))
 				require.NoError(t, err)
 				assert.Equal(t, "done", out.Value)
 				assert.False(t, out.CancelRequested)
@@ -116,7 +116,7 @@ func TestOpFinishingWithinGraceKeepsTheDeferredOutcome(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				cancel()
-				out, err := policy.Run(ctx, p, "drain", waitOp(49*time.Millisecond), policy.Grace(50*time.Millisecond))
+				out, err := run(ctx, p, "drain", waitOp(49*time.Millisecond), policy.Grace(50*time.Millisecond))
 				assert.Equal(t, "done", out.Value)
 				assert.True(t, out.CancelRequested)
 				if p == policy.DeferFlag {
@@ -135,7 +135,7 @@ func TestGraceHasNoEffectUnderPlain(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(10*time.Millisecond, cancel)
 		begin := time.Now()
-		_, err := policy.Run(ctx, policy.Plain, "drain", waitOp(time.Hour), policy.Grace(time.Minute))
+		_, err := run(ctx, policy.Plain, "drain", waitOp(time.Hour), policy.Grace(time.Minute))
 		assert.Equal(t, 10*time.Millisecond, time.Since(begin), "the caller's cancellation reaches op at once")
 		ce := assertCancel(t, err, policy.Caller, context.Canceled)
 		assert.NotErrorIs(t, err, policy.ErrGraceExpired)
@@ -159,7 +159,7 @@ func TestAbortIsACoreCancellationUnderEveryPolicy(t *testing.T) {
 						cancel() // held back: the abort still wins
 					}
 					time.AfterFunc(time.Second, func() { pull(errAbort) })
-					out, err := policy.Run(ctx, p, "drain", waitOp(time.Hour), policy.Abort(abort))
+					out, err := run(ctx, p, "drain", waitOp(time.Hour), policy.Abort(abort))
 					assert.Equal(t, callerCancels, out.CancelRequested)
 					ce := assertCancel(t, err, policy.Core, context.Canceled)
 					assert.Same(t, errAbort, ce.Cause, "the cause is the abort ctx's")
@@ -178,7 +178,7 @@ func TestAbortAlreadyDoneStillInvokesOpOnce(t *testing.T) {
 				abort, pull := context.WithCancelCause(context.Background())
 				pull(errAbort)
 				calls := 0
-				_, err := policy.Run(context.Background(), p, "drain", func(ctx context.Context) (int, error) {
+				_, err := run(context.Background(), p, "drain", func(ctx context.Context) (int, error) {
 					calls++
 					<-ctx.Done()
 					return 0, ctx.Err()
@@ -197,7 +197,7 @@ func TestAbortThatNeverFiresChangesNothing(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				abort, pull := context.WithCancel(context.Background())
 				defer pull()
-				out, err := policy.Run(context.Background(), p, "drain", waitOp(time.Second), policy.Abort(abort))
+				out, err := run(context.Background(), p, "drain", waitOp(time.Second), policy.Abort(abort))
 				require.NoError(t, err)
 				assert.Equal(t, "done", out.Value)
 			})
@@ -220,7 +220,7 @@ func TestForeignCancellationIsACoreCancellation(t *testing.T) {
 			{"deadline", fmt.Errorf("peer: %w", context.DeadlineExceeded), context.DeadlineExceeded},
 		} {
 			t.Run(p.String()+"/"+tc.name, func(t *testing.T) {
-				out, err := policy.Run(context.Background(), p, "sync", func(ctx context.Context) (int, error) {
+				out, err := run(context.Background(), p, "sync", func(ctx context.Context) (int, error) {
 					return 5, tc.err
 				})
 				assert.Equal(t, 5, out.Value)

@@ -23,8 +23,12 @@ func TestDeferredRunsOpInANewGoroutineWithTheCallersValuesOnly(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), ctxKey{}, "v"), time.Hour)
 			defer cancel()
 			caller := goid()
-			_, err := policy.Run(ctx, p, "disconnect", func(opCtx context.Context) (int, error) {
-				assert.NotEqual(t, caller, goid(), "op must run in a goroutine of its own")
+			_, err := run(ctx, p, "disconnect", func(opCtx context.Context) (int, error) {
+				if inline {
+					assert.Equal(t, caller, goid(), "Inline: op runs on the caller's goroutine")
+				} else {
+					assert.NotEqual(t, caller, goid(), "op must run in a goroutine of its own")
+				}
 				assert.False(t, opCtx == ctx, "op must not get the caller's ctx")
 				assert.Equal(t, "v", opCtx.Value(ctxKey{}), "the caller's values are kept")
 				_, hasDeadline := opCtx.Deadline()
@@ -83,7 +87,7 @@ func TestDeferredWithoutCallerCancelReportsNothing(t *testing.T) {
 	for _, p := range deferred {
 		t.Run(p.String(), func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
-			out, err := policy.Run(ctx, p, "disconnect", func(context.Context) (string, error) {
+			out, err := run(ctx, p, "disconnect", func(context.Context) (string, error) {
 				return "bye", nil
 			})
 			cancel() // after Run: too late to count
@@ -100,7 +104,7 @@ func TestDeferredWithCallerCtxAlreadyDoneRunsOpToCompletion(t *testing.T) {
 			ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, 0))
 			defer cancel()
 			calls := 0
-			out, err := policy.Run(ctx, p, "cleanup", func(ctx context.Context) (int, error) {
+			out, err := run(ctx, p, "cleanup", func(ctx context.Context) (int, error) {
 				calls++
 				assert.NoError(t, ctx.Err(), "op starts with a live ctx")
 				return 9, nil
@@ -125,14 +129,16 @@ func TestDeferredPanicIsRaisedAgainInTheCallersGoroutineAsPanicError(t *testing.
 			value := errors.New("nil map write")
 			var opID uint64
 			e := catch(func() {
-				_, _ = policy.Run(context.Background(), p, "cleanup", func(context.Context) (int, error) {
+				_, _ = run(context.Background(), p, "cleanup", func(context.Context) (int, error) {
 					opID = goid()
 					explode(value)
 					return 0, nil
 				})
 			})
 			require.True(t, e.panicked, "the panic must reach the caller's goroutine")
-			assert.NotEqual(t, e.gid, opID, "op panicked in its own goroutine")
+			if !inline {
+				assert.NotEqual(t, e.gid, opID, "op panicked in its own goroutine")
+			}
 			pe, ok := e.value.(*policy.PanicError)
 			require.True(t, ok, "the caller sees a *PanicError, not %T", e.value)
 			assert.Same(t, value, pe.Value)
@@ -147,7 +153,7 @@ func TestDeferredPanicIsRaisedAgainInTheCallersGoroutineAsPanicError(t *testing.
 
 func TestPanicErrorWithANonErrorValueUnwrapsToNil(t *testing.T) {
 	e := catch(func() {
-		_, _ = policy.Run(context.Background(), policy.DeferFlag, "", func(context.Context) (int, error) {
+		_, _ = run(context.Background(), policy.DeferFlag, "", func(context.Context) (int, error) {
 			panic(42)
 		})
 	})
@@ -166,7 +172,7 @@ func TestDeferredGoexitInOpEndsTheCallersGoroutine(t *testing.T) {
 		t.Run(p.String(), func(t *testing.T) {
 			calls, after := 0, false
 			e := catch(func() {
-				_, _ = policy.Run(context.Background(), p, "cleanup", func(context.Context) (int, error) {
+				_, _ = run(context.Background(), p, "cleanup", func(context.Context) (int, error) {
 					calls++
 					runtime.Goexit()
 					return 0, nil

@@ -42,7 +42,7 @@ func TestDoFollowsRunsContract(t *testing.T) {
 				ctx, cancel := context.WithCancelCause(context.Background())
 				defer cancel(nil)
 				calls := 0
-				requested, err := policy.Do(ctx, tc.p, "close", func(ctx context.Context) error {
+				requested, err := do(ctx, tc.p, "close", func(ctx context.Context) error {
 					calls++
 					if tc.callerCancels {
 						cancel(cause)
@@ -76,13 +76,13 @@ func TestDoFollowsRunsContract(t *testing.T) {
 func TestDoPanicsLikeRun(t *testing.T) {
 	value := errors.New("boom")
 	e := catch(func() {
-		_, _ = policy.Do(context.Background(), policy.Plain, "close", func(context.Context) error { panic(value) })
+		_, _ = do(context.Background(), policy.Plain, "close", func(context.Context) error { panic(value) })
 	})
 	require.True(t, e.panicked)
 	assert.Same(t, value, e.value, "Plain: untouched")
 
 	e = catch(func() {
-		_, _ = policy.Do(context.Background(), policy.DeferFlag, "close", func(context.Context) error { panic(value) })
+		_, _ = do(context.Background(), policy.DeferFlag, "close", func(context.Context) error { panic(value) })
 	})
 	require.True(t, e.panicked)
 	var pe *policy.PanicError

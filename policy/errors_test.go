@@ -27,7 +27,7 @@ func TestNonCancellationErrorIsReturnedAsItIs(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				opErr := fmt.Errorf("disconnect: %w", errOp)
-				out, err := policy.Run(ctx, p, "disconnect", func(context.Context) (int, error) {
+				out, err := run(ctx, p, "disconnect", func(context.Context) (int, error) {
 					if callerCancels {
 						cancel()
 					}
@@ -51,7 +51,7 @@ func TestCoreCancellationDoesNotMaskOpsError(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				_, err := policy.Run(context.Background(), p, "disconnect", func(ctx context.Context) (int, error) {
+				_, err := run(context.Background(), p, "disconnect", func(ctx context.Context) (int, error) {
 					<-ctx.Done()
 					return 0, errOp
 				}, policy.Timeout(time.Second))
@@ -87,7 +87,7 @@ func TestWhatCountsAsACancellation(t *testing.T) {
 			t.Run(p.String()+"/"+tc.name, func(t *testing.T) {
 				abort, pull := context.WithCancelCause(context.Background())
 				defer pull(nil)
-				_, err := policy.Run(context.Background(), p, "op", func(ctx context.Context) (int, error) {
+				_, err := run(context.Background(), p, "op", func(ctx context.Context) (int, error) {
 					if tc.aborted {
 						pull(errAbort)
 						<-ctx.Done()
@@ -143,8 +143,8 @@ func TestCancelErrorIsMatrix(t *testing.T) {
 func TestOriginSentinelsAnswerForThisErrorOnly(t *testing.T) {
 	t.Run("op returns a nested Run's caller cancellation", func(t *testing.T) {
 		var inner error
-		_, err := policy.Run(context.Background(), policy.Plain, "outer", func(context.Context) (int, error) {
-			_, inner = policy.Run(callerCancel(), policy.Plain, "inner", func(ctx context.Context) (int, error) {
+		_, err := run(context.Background(), policy.Plain, "outer", func(context.Context) (int, error) {
+			_, inner = run(callerCancel(), policy.Plain, "inner", func(ctx context.Context) (int, error) {
 				return 0, ctx.Err()
 			})
 			return 0, inner
@@ -161,7 +161,7 @@ func TestOriginSentinelsAnswerForThisErrorOnly(t *testing.T) {
 	for _, p := range []policy.Policy{policy.Plain, policy.DeferReraise} {
 		t.Run(p.String()+": the caller's cause is a core cancellation", func(t *testing.T) {
 			sibling := runCancel(t, policy.DeferFlag, nil, []policy.Option{policy.Timeout(time.Nanosecond)})
-			_, err := policy.Run(cancelled(sibling), p, "op", func(ctx context.Context) (int, error) {
+			_, err := run(cancelled(sibling), p, "op", func(ctx context.Context) (int, error) {
 				if p.Deferred() {
 					return 0, nil
 				}
@@ -215,7 +215,7 @@ func runCancel(t *testing.T, p policy.Policy, caller func() context.Context, opt
 	if caller != nil {
 		ctx = caller()
 	}
-	_, err := policy.Run(ctx, p, "op", func(ctx context.Context) (int, error) {
+	_, err := run(ctx, p, "op", func(ctx context.Context) (int, error) {
 		if p == policy.DeferReraise && caller != nil {
 			return 0, nil
 		}

@@ -63,8 +63,14 @@ func (r *fuzzRun) check(t *testing.T) {
 	r.checkErr(t)
 }
 
-// checkWhere: Plain runs op in the caller's goroutine, deferred policies in another.
+// checkWhere: Plain runs op in the caller's goroutine, deferred policies in another;
+// Inline runs op in the caller's goroutine under every policy, with a ctx of its own.
 func (r *fuzzRun) checkWhere(t *testing.T) {
+	if inline {
+		assert.Equal(t, r.end.gid, r.rec.gid, "Inline: op runs in the caller's goroutine")
+		assert.False(t, r.rec.ctx == r.caller)
+		return
+	}
 	if r.p == policy.Plain {
 		assert.Equal(t, r.end.gid, r.rec.gid, "Plain: op runs in the caller's goroutine")
 		if r.s.timeout == 0 && r.s.grace == 0 && r.s.abort == never {
@@ -184,7 +190,11 @@ func (r *fuzzRun) checkErr(t *testing.T) {
 	switch {
 	case !foreign:
 		assert.True(t, r.rec.ownCause == ce.Cause, "the cause of op's ctx %v, got %v", r.rec.ownCause, ce.Cause)
-		assertCancel(t, r.err, ce.Origin, r.rec.ownErr)
+		ctxErr := r.rec.ownErr
+		if inline && ce.Origin == policy.Caller && ce.Cause == context.DeadlineExceeded {
+			ctxErr = context.DeadlineExceeded // Inline: the caller's deadline, whatever op's own ctx says
+		}
+		assertCancel(t, r.err, ce.Origin, ctxErr)
 	case ce.Cause == opErr:
 		assertCancel(t, r.err, ce.Origin, r.rec.foreignCause)
 	default: // op's ctx was cancelled too, by the time Run classified

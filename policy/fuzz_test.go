@@ -185,14 +185,14 @@ func execute(s scenario) *fuzzRun {
 	}
 	r.end = catch(func() {
 		if !s.useDo {
-			r.out, r.err = policy.Run(caller, r.p, r.name, op, opts...)
+			r.out, r.err = run(caller, r.p, r.name, op, opts...)
 			return
 		}
-		var do func(context.Context) error
+		var errOnly func(context.Context) error
 		if op != nil {
-			do = func(ctx context.Context) error { _, err := op(ctx); return err }
+			errOnly = func(ctx context.Context) error { _, err := op(ctx); return err }
 		}
-		r.out.CancelRequested, r.err = policy.Do(caller, r.p, r.name, do, opts...)
+		r.out.CancelRequested, r.err = do(caller, r.p, r.name, errOnly, opts...)
 	})
 	return r
 }

@@ -85,7 +85,7 @@ type result[T any] struct {
 func start[T any](ctx context.Context, p policy.Policy, name string, op func(context.Context) (T, error), opts ...policy.Option) chan result[T] {
 	ch := make(chan result[T], 1)
 	go func() {
-		out, err := policy.Run(ctx, p, name, op, opts...)
+		out, err := run(ctx, p, name, op, opts...)
 		ch <- result[T]{out, err}
 	}()
 	return ch

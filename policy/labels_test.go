@@ -29,8 +29,10 @@ func TestDeferredOpsGoroutineIsLabelledWithItsName(t *testing.T) {
 				<-started
 				op := goroutineRecord(t, "policy_test.park")
 				assert.Contains(t, op, "# labels: {"+opLabel(tc.label)+"}")
-				caller := goroutineRecord(t, "policy.runDeferred")
-				assert.NotContains(t, caller, "# labels", "the caller's goroutine is not labelled")
+				if !inline {
+					caller := goroutineRecord(t, "policy.runDeferred")
+					assert.NotContains(t, caller, "# labels", "the caller's goroutine is not labelled")
+				} // Inline: op's goroutine is the caller's, labelled while op runs
 				close(release)
 				require.NoError(t, (<-res).err)
 			})
@@ -45,15 +47,39 @@ func TestPlainLabelsNothing(t *testing.T) {
 		return 0, nil
 	})
 	<-started
-	assert.NotContains(t, goroutineRecord(t, "policy_test.park"), "# labels", "Plain starts no goroutine to label")
+	if inline {
+		assert.Contains(t, goroutineRecord(t, "policy_test.park"), "# labels: {"+opLabel("fetch")+"}",
+			"Inline labels the caller's goroutine while op runs, under every policy")
+	} else {
+		assert.NotContains(t, goroutineRecord(t, "policy_test.park"), "# labels", "Plain starts no goroutine to label")
+	}
 	close(release)
 	require.NoError(t, (<-res).err)
+}
+
+// TestTheCallersLabelIsRemovedOnceOpReturns: a goroutine that ran op in its own frame
+// (Plain, or anything Inline) does not stay labelled with op's name.
+func TestTheCallersLabelIsRemovedOnceOpReturns(t *testing.T) {
+	for _, p := range policies {
+		t.Run(p.String(), func(t *testing.T) {
+			started, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			go func() {
+				_, err := run(context.Background(), p, "flush", func(context.Context) (int, error) { return 0, nil })
+				done <- err
+				park(started, release) // after op returned
+			}()
+			<-started
+			assert.NotContains(t, goroutineRecord(t, "policy_test.park"), "# labels")
+			close(release)
+			require.NoError(t, <-done)
+		})
+	}
 }
 
 func TestNameIsUsedInErrors(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
-			_, err := policy.Run(context.Background(), p, "transport-cleanup", func(context.Context) (int, error) {
+			_, err := run(context.Background(), p, "transport-cleanup", func(context.Context) (int, error) {
 				return 0, context.Canceled
 			})
 			var ce *policy.CancelError
@@ -61,7 +87,7 @@ func TestNameIsUsedInErrors(t *testing.T) {
 			assert.Equal(t, "transport-cleanup", ce.Op)
 			assert.Contains(t, err.Error(), `"transport-cleanup"`)
 
-			_, err = policy.Run(context.Background(), p, "", func(context.Context) (int, error) {
+			_, err = run(context.Background(), p, "", func(context.Context) (int, error) {
 				return 0, context.Canceled
 			})
 			assert.Contains(t, err.Error(), `"unknown"`, "an empty name reads unknown")
@@ -74,7 +100,7 @@ func TestNameIsUsedInErrors(t *testing.T) {
 func TestNamesPastTheLabelCacheAreLabelledToo(t *testing.T) {
 	const names = 1100 // more than the cache holds
 	for i := range names {
-		_, err := policy.Run(context.Background(), policy.DeferFlag, fmt.Sprintf("op-%d", i), func(context.Context) (int, error) {
+		_, err := run(context.Background(), policy.DeferFlag, fmt.Sprintf("op-%d", i), func(context.Context) (int, error) {
 			return 0, nil
 		})
 		require.NoError(t, err)

@@ -25,7 +25,7 @@ func TestPlainRunsOpInTheCallersGoroutineWithTheCallersCtx(t *testing.T) {
 		gotID  uint64
 		calls  int
 	)
-	out, err := policy.Run(ctx, policy.Plain, "fetch", func(opCtx context.Context) (string, error) {
+	out, err := run(ctx, policy.Plain, "fetch", func(opCtx context.Context) (string, error) {
 		calls++
 		gotCtx, gotID = opCtx, goid()
 		return "body", nil
@@ -35,7 +35,11 @@ func TestPlainRunsOpInTheCallersGoroutineWithTheCallersCtx(t *testing.T) {
 	assert.False(t, out.CancelRequested)
 	assert.Equal(t, 1, calls)
 	assert.Equal(t, caller, gotID, "op must run in the caller's goroutine")
-	assert.True(t, gotCtx == ctx, "op must get the caller's ctx itself, not a copy")
+	if inline {
+		assert.Equal(t, "v", gotCtx.Value(ctxKey{}), "Inline: op's own ctx, with the caller's values")
+	} else {
+		assert.True(t, gotCtx == ctx, "op must get the caller's ctx itself, not a copy")
+	}
 }
 
 // TestPlainWithOptionsStillRunsInTheCallersGoroutine: options derive op's ctx from
@@ -43,12 +47,15 @@ func TestPlainRunsOpInTheCallersGoroutineWithTheCallersCtx(t *testing.T) {
 func TestPlainWithOptionsStillRunsInTheCallersGoroutine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
 	caller := goid()
-	out, err := policy.Run(ctx, policy.Plain, "fetch", func(opCtx context.Context) (string, error) {
+	out, err := run(ctx, policy.Plain, "fetch", func(opCtx context.Context) (string, error) {
 		assert.Equal(t, caller, goid(), "op must run in the caller's goroutine")
 		assert.Equal(t, "v", opCtx.Value(ctxKey{}))
 		assert.False(t, opCtx == ctx, "a Timeout needs a ctx of op's own")
 		require.NoError(t, opCtx.Err())
 		cancel()
+		if inline {
+			<-opCtx.Done() // Inline: the request comes from the goroutine that cancels
+		}
 		assert.ErrorIs(t, opCtx.Err(), context.Canceled, "the caller's cancellation reaches op")
 		return "partial", opCtx.Err()
 	}, policy.Timeout(time.Hour), policy.Abort(context.Background()))
@@ -90,7 +97,7 @@ func TestPlainCallerCancelWhileOpRunsIsACallerCancelError(t *testing.T) {
 // TestPlainOpThatIgnoresTheCancellationSucceeds: op decides; Run adds no error.
 func TestPlainOpThatIgnoresTheCancellationSucceeds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	out, err := policy.Run(ctx, policy.Plain, "fetch", func(context.Context) (int, error) {
+	out, err := run(ctx, policy.Plain, "fetch", func(context.Context) (int, error) {
 		cancel()
 		return 3, nil
 	})
@@ -105,7 +112,7 @@ func TestPlainWithCallerCtxAlreadyDoneStillInvokesOpOnce(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			calls := 0
-			out, err := policy.Run(ctx, policy.Plain, "fetch", func(ctx context.Context) (int, error) {
+			out, err := run(ctx, policy.Plain, "fetch", func(ctx context.Context) (int, error) {
 				calls++
 				assert.ErrorIs(t, ctx.Err(), context.Canceled, "op sees the done ctx")
 				return 1, ctx.Err()
@@ -123,7 +130,7 @@ func TestPlainWithCallerCtxAlreadyDoneStillInvokesOpOnce(t *testing.T) {
 func TestPlainCallerDeadlineIsDeadlineExceeded(t *testing.T) {
 	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, 0))
 	defer cancel()
-	_, err := policy.Run(ctx, policy.Plain, "fetch", func(ctx context.Context) (int, error) {
+	_, err := run(ctx, policy.Plain, "fetch", func(ctx context.Context) (int, error) {
 		return 0, ctx.Err()
 	})
 	ce := assertCancel(t, err, policy.Caller, context.DeadlineExceeded)
@@ -137,7 +144,7 @@ func TestPlainPanicGoesOnUntouchedInTheCallersGoroutine(t *testing.T) {
 		t.Run(fmt.Sprintf("%d options", len(opts)), func(t *testing.T) {
 			var opID uint64
 			e := catch(func() {
-				_, _ = policy.Run(context.Background(), policy.Plain, "fetch", func(context.Context) (int, error) {
+				_, _ = run(context.Background(), policy.Plain, "fetch", func(context.Context) (int, error) {
 					opID = goid()
 					panic(value)
 				}, opts...)
@@ -153,7 +160,7 @@ func TestPlainPanicGoesOnUntouchedInTheCallersGoroutine(t *testing.T) {
 func TestPlainOpThatCallsGoexitEndsTheCallersGoroutine(t *testing.T) {
 	after := false
 	e := catch(func() {
-		_, _ = policy.Run(context.Background(), policy.Plain, "fetch", func(context.Context) (int, error) {
+		_, _ = run(context.Background(), policy.Plain, "fetch", func(context.Context) (int, error) {
 			runtime.Goexit()
 			return 0, nil
 		})

@@ -123,7 +123,7 @@ func TestInvalidInputIsAnErrorAndOpIsNotInvoked(t *testing.T) {
 			if tc.nilOp {
 				op = nil
 			}
-			out, err := policy.Run(context.Background(), tc.p, "connect", op, tc.opts...)
+			out, err := run(context.Background(), tc.p, "connect", op, tc.opts...)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), `"connect"`, "the error names the op")
 			assert.Equal(t, tc.unknown, errors.Is(err, policy.ErrUnknownPolicy))
@@ -136,7 +136,7 @@ func TestInvalidInputIsAnErrorAndOpIsNotInvoked(t *testing.T) {
 			if !tc.nilOp {
 				doOp = func(context.Context) error { calls++; return nil }
 			}
-			requested, err := policy.Do(context.Background(), tc.p, "connect", doOp, tc.opts...)
+			requested, err := do(context.Background(), tc.p, "connect", doOp, tc.opts...)
 			require.Error(t, err)
 			assert.False(t, requested)
 			assert.Zero(t, calls, "Do must not invoke op either")
@@ -149,7 +149,7 @@ func TestZeroBudgetsAreValidAndMeanNoBound(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p.String(), func(t *testing.T) {
 			calls := 0
-			out, err := policy.Run(context.Background(), p, "connect", func(ctx context.Context) (int, error) {
+			out, err := run(context.Background(), p, "connect", func(ctx context.Context) (int, error) {
 				calls++
 				_, hasDeadline := ctx.Deadline()
 				assert.False(t, hasDeadline, "Timeout(0) sets no deadline")

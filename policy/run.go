@@ -105,7 +105,7 @@ func Run[T any](ctx context.Context, p Policy, name string, op func(context.Cont
 		v, err := op(ctx)
 		out := Outcome[T]{Value: v, CancelRequested: ctx.Err() != nil}
 		if err != nil {
-			err = classify(name, err, ctx, ctx, true)
+			err = classify(name, err, ctx, callerCutsOwn)
 		}
 		return out, err
 	}
@@ -117,7 +117,7 @@ func Do(ctx context.Context, p Policy, name string, op func(context.Context) err
 	if p == Plain && len(opts) == 0 && op != nil {
 		err = op(ctx)
 		if err != nil {
-			err = classify(name, err, ctx, ctx, true)
+			err = classify(name, err, ctx, callerCutsOwn)
 		}
 		return ctx.Err() != nil, err
 	}
@@ -169,7 +169,9 @@ func runPlain[T any, O operation[T]](ctx context.Context, name string, op O, cfg
 	v, err := op.call(own)
 	out := Outcome[T]{Value: v, CancelRequested: ctx.Err() != nil}
 	if err != nil {
-		err = classify(name, err, ctx, own, true)
+		err = classify(name, err, own, func(ownCause error) bool {
+			return ctx.Err() != nil && errors.Is(ownCause, context.Cause(ctx))
+		})
 	}
 	return out, err
 }
@@ -248,13 +250,11 @@ wait:
 		out.CancelRequested = true
 	}
 	out.Value = r.value
-	if r.err != nil {
-		return out, classify(name, r.err, ctx, own, false)
+	var cause error
+	if out.CancelRequested {
+		cause = context.Cause(ctx)
 	}
-	if p == DeferReraise && out.CancelRequested {
-		return out, &CancelError{Op: name, Origin: Caller, Deferred: true, Cause: context.Cause(ctx), ctxErr: ctx.Err()}
-	}
-	return out, nil
+	return out, settle(name, p, r.err, own, nil, cause, ctx.Err())
 }
 
 // runOp is op's goroutine: it labels itself, runs op, and hands back a value, an
@@ -277,9 +277,32 @@ func runOp[T any, O operation[T]](ctx context.Context, name string, op O, done c
 	done <- result[T]{value: v, err: err}
 }
 
-// classify turns an error op returned into what Run returns. own is op's ctx; plain
-// says own derives from the caller's ctx, so that a cancellation can be the caller's.
-func classify(name string, err error, caller, own context.Context, plain bool) error {
+// settle applies the outcome rules once op has returned err with ctx own, for Run
+// and Inline alike: an error is classified (see classify); a nil error under
+// DeferReraise, when the caller asked for cancellation (requestCause != nil), becomes
+// the caller's cancellation raised again, with requestErr as its context error.
+// callerCut, for a plain op, says whether own's cause is the caller's cancellation.
+func settle(name string, p Policy, err error, own context.Context, callerCut cutBy, requestCause, requestErr error) error {
+	if err != nil {
+		return classify(name, err, own, callerCut)
+	}
+	if p == DeferReraise && requestCause != nil {
+		return &CancelError{Op: name, Origin: Caller, Deferred: true, Cause: requestCause, ctxErr: requestErr}
+	}
+	return nil
+}
+
+// cutBy says whether the caller's cancellation is ownCause, the cause of op's own ctx.
+type cutBy func(ownCause error) bool
+
+// callerCutsOwn is the cutBy of an op whose ctx is the caller's own.
+func callerCutsOwn(error) bool { return true }
+
+// classify turns an error op returned into what Run returns: an error that is not a
+// cancellation as it is; a cancellation as a *CancelError whose Origin is Caller when
+// op's own ctx was cancelled by the caller (callerCut, nil under a deferred policy,
+// says so), and Core otherwise.
+func classify(name string, err error, own context.Context, callerCut cutBy) error {
 	ownErr := own.Err()
 	var ownCause error
 	if ownErr != nil {
@@ -291,7 +314,7 @@ func classify(name string, err error, caller, own context.Context, plain bool) e
 	}
 	if ownErr != nil {
 		origin := Core
-		if plain && caller.Err() != nil && errors.Is(ownCause, context.Cause(caller)) {
+		if callerCut != nil && callerCut(ownCause) {
 			origin = Caller // the caller's cancellation reached op's ctx first
 		}
 		return &CancelError{Op: name, Origin: origin, Cause: ownCause, ctxErr: ownErr}

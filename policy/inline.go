@@ -1,0 +1,198 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// Inline runs one operation under a policy on the caller's own goroutine, for a caller
+// whose cancellation requests come by call (Request, from any goroutine) rather than
+// through a ctx: an actor whose stop requests arrive while its own goroutine runs a
+// cleanup step is such a caller. No policy needs a second goroutine here: under a
+// deferred policy a request simply does not reach op's ctx.
+//
+// The rules are Run's, with "the caller's ctx is done" read as "Request was called":
+//
+//   - Plain: a request cancels op's ctx with the request's cause, at once.
+//   - DeferFlag: a request is recorded (Outcome.CancelRequested) and starts the
+//     Grace timer, if any; op's ctx is untouched.
+//   - DeferReraise: as DeferFlag, and once op has succeeded the first request is
+//     raised again as a *CancelError with Deferred set.
+//
+// Timeout and Grace cancel op's ctx with ErrTimeout and ErrGraceExpired, and Abort
+// with its cause, under every policy: core cancellations. Errors are classified as Run
+// classifies them, by the same code. A panic under Plain goes on untouched; under a
+// deferred policy it is recovered and panicked again as a *PanicError, as Run does.
+// While op runs, the caller's goroutine carries the pprof label op=name.
+//
+// Use: Start, then Run once; Request and Abort are safe from any goroutine at any
+// time, before, during or after Run. The zero value is ready for Start. An Inline
+// may be started again once its Run has returned.
+type Inline struct {
+	mu        sync.Mutex
+	p         Policy
+	name      string
+	label     func() func()
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	timeout   time.Duration
+	grace     time.Duration
+	requested bool
+	cause     error // the first request's
+	graceOver *time.Timer
+	lever     context.Context // Abort's
+	err       error           // a bad option
+}
+
+// Start prepares one run of the operation name under p. ctx is op's ctx: its values
+// reach op, and cancel, which must cancel ctx with a cause, is how Inline cancels it
+// (a plain request, Grace, Abort). ctx must not be done by anyone else's doing but a
+// core cancellation (a force, say), which then reaches op under every policy. Of the
+// options, Timeout and Grace apply; Abort(lever) cancels op's ctx when lever is done.
+// label, if not nil, labels the caller's goroutine while op runs and returns the
+// func that removes the label; nil labels it op=name (see Label).
+func (i *Inline) Start(p Policy, name string, ctx context.Context, cancel context.CancelCauseFunc, label func() func(), opts ...Option) {
+	var cfg config
+	cfg.apply(opts)
+	if cfg.err == nil && !p.Valid() {
+		cfg.err = p.unknown(p.String())
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.p, i.name, i.label, i.ctx, i.cancel = p, name, label, ctx, cancel
+	i.timeout, i.grace, i.lever, i.err = cfg.timeout, cfg.grace, cfg.abort, cfg.err
+	i.requested, i.cause, i.graceOver = false, nil, nil
+}
+
+// Request delivers one cancellation request for cause (nil reads context.Canceled)
+// and reports whether the policy defers it. Under Plain it cancels op's ctx; under a
+// deferred policy the first one starts the Grace timer, if any. Later requests only
+// count: the first cause is the one raised again.
+func (i *Inline) Request(cause error) (deferred bool) {
+	if cause == nil {
+		cause = context.Canceled
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if !i.requested {
+		i.requested, i.cause = true, cause
+	}
+	if !i.p.Deferred() {
+		i.cancel(cause)
+		return false
+	}
+	if i.grace > 0 && i.graceOver == nil {
+		i.graceOver = time.AfterFunc(i.grace, func() { i.cancel(ErrGraceExpired) })
+	}
+	return true
+}
+
+// Abort cancels op's ctx with cause, under every policy: a core cancellation, the
+// lever a supervisor pulls to force an operation it had let run.
+func (i *Inline) Abort(cause error) {
+	i.mu.Lock()
+	cancel := i.cancel
+	i.mu.Unlock()
+	if cancel != nil {
+		cancel(cause)
+	}
+}
+
+// Do invokes op once, on the caller's goroutine, and returns whether a request came
+// and op's error, classified as Run classifies it. See the type's documentation.
+func (i *Inline) Do(op func(context.Context) error) (cancelRequested bool, err error) {
+	out, err := runInline[struct{}](i, errOp(op), op == nil)
+	return out.CancelRequested, err
+}
+
+// RunInline is Do for an op that returns a value, as Run is to Do.
+func RunInline[T any](i *Inline, op func(context.Context) (T, error)) (Outcome[T], error) {
+	return runInline[T](i, valueOp[T](op), op == nil)
+}
+
+func runInline[T any, O operation[T]](i *Inline, op O, nilOp bool) (out Outcome[T], err error) {
+	i.mu.Lock()
+	p, name, ctx, bad, lever, cancelOwn := i.p, i.name, i.ctx, i.err, i.lever, i.cancel
+	i.mu.Unlock()
+	switch {
+	case ctx == nil:
+		return out, fmt.Errorf("%s: Inline not started", opName(name))
+	case nilOp:
+		return out, fmt.Errorf("%s: nil op", opName(name))
+	case bad != nil:
+		return out, fmt.Errorf("%s: %w", opName(name), bad)
+	}
+	own := ctx
+	if i.timeout > 0 {
+		var cancel context.CancelFunc
+		own, cancel = context.WithTimeoutCause(own, i.timeout, ErrTimeout)
+		defer cancel()
+	}
+	if lever != nil {
+		fired := make(chan struct{})
+		stop := context.AfterFunc(lever, func() {
+			cancelOwn(context.Cause(lever))
+			close(fired)
+		})
+		defer func() {
+			if !stop() {
+				<-fired // the AfterFunc goroutine is ours: wait for it
+			}
+		}()
+	}
+	undo := unlabel
+	if i.label != nil {
+		undo = i.label()
+	} else {
+		setLabel(name)
+	}
+	defer undo()
+	if p.Deferred() {
+		defer func() {
+			if v := recover(); v != nil {
+				if _, ok := v.(*PanicError); !ok {
+					v = &PanicError{Op: name, Value: v, Stack: debug.Stack()}
+				}
+				panic(v)
+			}
+		}()
+	}
+	v, opErr := op.call(own)
+
+	i.mu.Lock()
+	if i.graceOver != nil {
+		i.graceOver.Stop()
+	}
+	requested, cause := i.requested, i.cause
+	i.mu.Unlock()
+	out = Outcome[T]{Value: v, CancelRequested: requested}
+	var reraise, reraiseErr error
+	if requested && p == DeferReraise {
+		reraise, reraiseErr = cause, requestErr(cause)
+	}
+	var cut cutBy
+	if p == Plain && requested {
+		cut = func(ownCause error) bool { return errors.Is(ownCause, cause) }
+	}
+	err = settle(name, p, opErr, own, cut, reraise, reraiseErr)
+	if ce, ok := err.(*CancelError); ok && ce.Origin == Caller && cause == context.DeadlineExceeded {
+		// The caller's deadline passed: op's ctx, cancelled by the request, says
+		// Canceled, but the error says what Run's would, and matches its Cause.
+		ce.ctxErr = context.DeadlineExceeded
+	}
+	return out, err
+}
+
+// requestErr is the context error a request for cause stands for: a caller's
+// deadline passing (the cause is context.DeadlineExceeded itself), or else a
+// cancellation.
+func requestErr(cause error) error {
+	if cause == context.DeadlineExceeded {
+		return context.DeadlineExceeded
+	}
+	return context.Canceled
+}
