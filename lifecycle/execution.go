@@ -33,6 +33,9 @@ type Options struct {
 	Context context.Context
 	// Observer, when set, hears of each step's outcome, progress and abandonment.
 	Observer Observer
+	// Label, when set, labels the goroutine that runs a step while it runs, and
+	// returns the func that removes the label. Nil labels it op=<step> for pprof.
+	Label func(step string) func()
 	// Start is when the stop began, if before Start is called (an actor's first
 	// request may wait for its goroutine): the Report's Start. Zero means now.
 	Start time.Time
@@ -103,13 +106,10 @@ type Execution struct {
 	finished     bool
 	report       *Report
 
-	// The steps share one ctx until a request or a force cancels it, and the
-	// deferred ones one policy.Abort lever until a force pulls it: a plan costs a
-	// few allocations, not a few per step.
+	// The steps share one ctx until a request, a Grace or a force cancels it: a
+	// plan costs an allocation or two, not a few per step.
 	stepCtx    context.Context
 	stepCancel context.CancelCauseFunc
-	abort      context.CancelCauseFunc
-	lever      context.Context // the deferred steps' policy.Abort, while there is no force
 
 	// The steps take turns with one running, too, while nothing can still reach
 	// the last one: it had no abandon timer (no force), and was not abandoned.
@@ -138,7 +138,8 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 	if opts.ForceBudget <= 0 {
 		opts.ForceBudget = DefaultForceBudget
 	}
-	e := &Execution{plan: p, reason: reason, opts: opts}
+	e := newExecution(len(p.steps))
+	e.plan, e.reason, e.opts = p, reason, opts
 	e.free = &e.first
 	e.base = execCtx{Context: context.Background(), e: e}
 	if opts.Context != nil {
@@ -152,7 +153,6 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 	if start.IsZero() {
 		start = time.Now()
 	}
-	e.report = newReport(len(p.steps))
 	e.report.Actor, e.report.Reason, e.report.Start = opts.Actor, reason, start
 	for i, s := range p.steps {
 		e.report.Steps[i] = StepReport{Name: s.Name, Policy: s.Policy}
@@ -160,40 +160,52 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 	return e
 }
 
-// newReport returns a Report with n StepReports. For the short plans most
-// components have, the report and its steps are one allocation.
-func newReport(n int) *Report {
+// newExecution returns an Execution with a Report of n StepReports. For the short
+// plans most components have, the execution, its report and the report's steps are
+// one allocation.
+func newExecution(n int) *Execution {
 	switch n {
+	case 0:
+		x := new(struct {
+			Execution
+			r Report
+		})
+		x.report = &x.r
+		return &x.Execution
 	case 1:
-		r := new(struct {
-			Report
+		x := new(struct {
+			Execution
+			r     Report
 			steps [1]StepReport
 		})
-		r.Steps = r.steps[:]
-		return &r.Report
+		x.r.Steps, x.report = x.steps[:], &x.r
+		return &x.Execution
 	case 2:
-		r := new(struct {
-			Report
+		x := new(struct {
+			Execution
+			r     Report
 			steps [2]StepReport
 		})
-		r.Steps = r.steps[:]
-		return &r.Report
+		x.r.Steps, x.report = x.steps[:], &x.r
+		return &x.Execution
 	case 3:
-		r := new(struct {
-			Report
+		x := new(struct {
+			Execution
+			r     Report
 			steps [3]StepReport
 		})
-		r.Steps = r.steps[:]
-		return &r.Report
+		x.r.Steps, x.report = x.steps[:], &x.r
+		return &x.Execution
 	case 4:
-		r := new(struct {
-			Report
+		x := new(struct {
+			Execution
+			r     Report
 			steps [4]StepReport
 		})
-		r.Steps = r.steps[:]
-		return &r.Report
+		x.r.Steps, x.report = x.steps[:], &x.r
+		return &x.Execution
 	}
-	return &Report{Steps: make([]StepReport, n)}
+	return &Execution{report: &Report{Steps: make([]StepReport, n)}}
 }
 
 // Run runs the whole plan in the caller's goroutine and returns its report. When ctx
@@ -225,15 +237,12 @@ type running struct {
 	index       int
 	step        *Step
 	start       time.Time
-	underForce  bool // started after a force: Always step with the force budget
-	ctx         context.Context
-	cancel      context.CancelCauseFunc
-	abort       context.CancelCauseFunc // deferred policies: the policy.Abort lever
-	lever       context.Context         // its policy.Abort
-	ownAbort    bool                    // the lever is this step's own, not the execution's
-	timer       *time.Timer             // abandons the step
+	underForce  bool          // started after a force: Always step with the force budget
+	inline      policy.Inline // runs the step on RunNext's goroutine, under its policy
+	timer       *time.Timer   // abandons the step
 	requests    int
 	deferred    int
+	cause       error // the first request's
 	forced      bool
 	abandoned   bool
 	done        bool
@@ -267,9 +276,6 @@ func (e *Execution) RunNext() (StepReport, bool) {
 		if e.stepCancel != nil {
 			e.stepCancel(nil)
 		}
-		if e.abort != nil {
-			e.abort(nil)
-		}
 	}
 	e.mu.Unlock()
 	e.observeAll(skipped)
@@ -290,55 +296,26 @@ func (e *Execution) skipReasonLocked(s *Step) error {
 func (e *Execution) startLocked(i int, s *Step) *running {
 	c := e.free
 	if c != nil {
+		// Reused field by field: its Inline is started again below, and nothing of
+		// the step before (a late Grace timer) reaches this one.
 		e.free = nil
-		*c = running{exec: e, index: i, step: s, start: time.Now()}
+		c.exec, c.index, c.step, c.start, c.underForce, c.timer = e, i, s, time.Now(), false, nil
+		c.requests, c.deferred, c.cause = 0, 0, nil
+		c.forced, c.abandoned, c.done, c.progress, c.interrupted = false, false, false, nil, false
 	} else {
 		c = &running{exec: e, index: i, step: s, start: time.Now()}
 	}
 	if e.stepCtx == nil || e.stepCtx.Err() != nil || e.pending > 0 {
 		e.stepCtx, e.stepCancel = context.WithCancelCause(&e.base)
 	}
-	c.ctx, c.cancel = e.stepCtx, e.stepCancel
-	if s.Policy.Deferred() {
-		if e.forced == nil {
-			if e.abort == nil {
-				e.lever, e.abort = context.WithCancelCause(context.Background())
-			}
-			c.abort, c.lever = e.abort, e.lever
-		} else {
-			// Under force, a step gets its own lever, for a force that comes again.
-			lever, cancel := context.WithCancelCause(context.Background())
-			c.abort, c.lever, c.ownAbort = cancel, lever, true
-		}
-	}
-	if e.pending > 0 {
-		c.requests += e.pending
-		if s.Policy.Deferred() {
-			c.deferred += e.pending
-		} else {
-			c.interrupted = true
-		}
-		c.cancel(e.pendingCause)
-		e.pending, e.pendingCause = 0, nil
-	}
-	if e.forced != nil {
-		c.underForce = true
-		c.armAbandonLocked(2 * e.opts.ForceBudget)
-	}
-	e.cur = c
-	r := &e.report.Steps[i]
-	r.Start, r.Requests, r.Deferred = c.start, c.requests, c.deferred
-	return c
-}
-
-// run runs one step through policy.Run and records its outcome.
-func (e *Execution) run(c *running) StepReport {
-	s := c.step
-	var opts [3]policy.Option
+	var opts [2]policy.Option
 	n := 0
 	timeout := s.Timeout
-	if c.underForce && (timeout == 0 || timeout > e.opts.ForceBudget) {
-		timeout = e.opts.ForceBudget
+	if e.forced != nil {
+		c.underForce = true
+		if timeout == 0 || timeout > e.opts.ForceBudget {
+			timeout = e.opts.ForceBudget
+		}
 	}
 	if timeout > 0 {
 		opts[n] = policy.Timeout(timeout)
@@ -348,11 +325,31 @@ func (e *Execution) run(c *running) StepReport {
 		opts[n] = policy.Grace(s.Grace)
 		n++
 	}
-	if c.lever != nil {
-		opts[n] = policy.Abort(c.lever)
-		n++
+	c.inline.Start(s.Policy, s.Name, e.stepCtx, e.stepCancel, e.opts.Label, opts[:n]...)
+	if e.pending > 0 {
+		c.requests += e.pending
+		if s.Policy.Deferred() {
+			c.deferred += e.pending
+		} else {
+			c.interrupted = true
+		}
+		c.cause = e.pendingCause
+		c.inline.Request(e.pendingCause)
+		e.pending, e.pendingCause = 0, nil
 	}
-	err := invoke(c.ctx, s, opts[:n])
+	if c.underForce {
+		c.armAbandonLocked(2 * e.opts.ForceBudget)
+	}
+	e.cur = c
+	r := &e.report.Steps[i]
+	r.Start, r.Requests, r.Deferred = c.start, c.requests, c.deferred
+	return c
+}
+
+// run runs one step on the caller's goroutine and records its outcome.
+func (e *Execution) run(c *running) StepReport {
+	s := c.step
+	err := invoke(c)
 
 	e.mu.Lock()
 	c.done = true
@@ -377,42 +374,31 @@ func (e *Execution) run(c *running) StepReport {
 	if r.Reraised = r.Status == Completed && err != nil; r.Reraised {
 		e.reraised, r.Err = err, nil
 	} else if s.Policy == policy.DeferReraise && c.deferred > 0 && !c.forced {
-		// It failed or timed out, so policy.Run had nothing to re-raise, but the
-		// request it deferred still stands: the rest of the plan is skipped all the same.
-		r.Reraised, e.reraised = true, context.Cause(c.ctx)
+		// It failed or timed out, so there was nothing to re-raise, but the request
+		// it deferred still stands: the rest of the plan is skipped all the same.
+		r.Reraised, e.reraised = true, c.cause
 	}
 	rep := *r
-	var ownAbort context.CancelCauseFunc
-	if c.ownAbort {
-		ownAbort = c.abort
-	}
 	e.mu.Unlock()
-	if ownAbort != nil {
-		ownAbort(nil)
-	}
 	if e.opts.Observer != nil {
 		e.opts.Observer.StepFinished(rep)
 	}
 	return rep
 }
 
-// invoke calls the step under its policy. A panic, plain or deferred, becomes the
+// invoke runs the step under its policy. A panic, plain or deferred, becomes the
 // step's error: cleanup never turns into a restart.
-func invoke(ctx context.Context, s *Step, opts []policy.Option) (err error) {
+func invoke(c *running) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			if pe, ok := v.(*policy.PanicError); ok {
 				err = pe
 				return
 			}
-			err = &policy.PanicError{Op: s.Name, Value: v, Stack: debug.Stack()}
+			err = &policy.PanicError{Op: c.step.Name, Value: v, Stack: debug.Stack()}
 		}
 	}()
-	if !s.Policy.Deferred() {
-		// A plain step runs on the caller's goroutine: label it as a deferred one would be.
-		defer policy.Label(s.Name)()
-	}
-	_, err = policy.Do(ctx, s.Policy, s.Name, s.Run, opts...)
+	_, err = c.inline.Do(c.step.Run)
 	return err
 }
 
@@ -469,7 +455,10 @@ func (e *Execution) Cancel(cause error) Receipt {
 		} else {
 			c.interrupted = true
 		}
-		c.cancel(cause) // the first cause wins; later requests are only counted
+		if c.cause == nil {
+			c.cause = cause
+		}
+		c.inline.Request(cause) // plain: cancels the step's ctx; the first cause wins
 	case !e.finished:
 		e.pending++
 		if e.pendingCause == nil {
@@ -514,11 +503,7 @@ func (e *Execution) Force(cause error) Forcing {
 		f.Step = c.step.Name
 		if !c.forced {
 			c.forced = true
-			if c.abort != nil {
-				c.abort(fc)
-			} else {
-				c.cancel(fc) // a no-op if a request cancelled it first: the step stays Interrupted
-			}
+			c.inline.Abort(fc) // a no-op if a request cancelled it first: the step stays Interrupted
 			c.armAbandonLocked(e.opts.ForceBudget)
 		}
 	}
