@@ -73,6 +73,7 @@ func TestProgressGoesIntoTheReportAndOntoTheEventStream(t *testing.T) {
 func TestEachPhaseChangeAndStepOutcomeIsLoggedThroughTheSystemLogger(t *testing.T) {
 	logs := &records{}
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(logs) }))
+	mailbox.Configure(sys, mailbox.Settings{Events: true})
 	phases, unsubscribe := events[*mailbox.PhaseChanged](sys)
 	defer unsubscribe()
 	pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{

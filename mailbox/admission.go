@@ -54,15 +54,10 @@ func (r *Refused) Unwrap() []error {
 	return []error{r.Err, r.Reason}
 }
 
-// postWhileStopping admits a message posted while the actor does not run normally:
-// held for the next incarnation during a restart, queued if it is a notice, refused
-// otherwise.
+// postWhileStopping admits a user message posted while the actor does not run
+// normally: held for the next incarnation during a restart, refused otherwise.
+// (Notices never come here: see postNotice.)
 func (m *Mailbox) postWhileStopping(msg any) {
-	st := m.stop.Load()
-	_, inner, _ := actor.UnwrapEnvelope(msg)
-	if f, ok := inner.(*Finished); ok && st != nil {
-		st.watch().addReport(f.Report) // a restart's report has its children's too
-	}
 	adm := m.admission.Load()
 	if adm == holding {
 		switch m.user.push(msg, m.cfg.Capacity) {
@@ -71,25 +66,14 @@ func (m *Mailbox) postWhileStopping(msg any) {
 			m.schedule()
 			return
 		case full:
-			m.postFull(msg)
+			m.refuse(msg, ErrFull, nil)
 			return
 		}
 		adm = m.admission.Load() // the restart became a stop, and ended
 	}
 	var reason *lifecycle.Reason
-	if st != nil {
+	if st := m.stop.Load(); st != nil {
 		reason = st.reason
-	}
-	if _, ok := inner.(Notice); ok {
-		if adm == refusing && m.user.push(msg, 0) == pushed {
-			m.userCount.Add(1)
-			m.schedule()
-			return
-		}
-		// The plan is over, so Receive will not run again. The notice is recorded
-		// above if it carries a report, and its sender published it on the
-		// EventStream: nothing is lost, and it is no refusal.
-		return
 	}
 	err := ErrStopping
 	if adm == closed {
@@ -99,24 +83,6 @@ func (m *Mailbox) postWhileStopping(msg any) {
 		msg = &actor.PoisonPill{}
 	}
 	m.refuse(msg, err, reason)
-}
-
-// postFull admits a message that found the queue at its Capacity. Capacity bounds
-// user messages, not notices: a notice is queued all the same, anything else is
-// refused with ErrFull.
-func (m *Mailbox) postFull(msg any) {
-	if isNotice(msg) {
-		switch m.user.push(msg, 0) {
-		case pushed:
-			m.userCount.Add(1)
-			m.schedule()
-			return
-		case shut:
-			m.postWhileStopping(msg) // the stop ended while we looked
-			return
-		}
-	}
-	m.refuse(msg, ErrFull, nil)
 }
 
 // refuse answers msg's sender with a *Refused, or dead-letters it, and counts it.

@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,83 +13,14 @@ import (
 	"github.com/quiesce/quiesce/lifecycle"
 )
 
-// childWatch follows the children of a stopping actor: which have terminated (seen
-// as their *actor.Terminated is posted, since the actor's goroutine is busy running
-// the plan), which the Children step still waits for, and their reports.
+// childWatch is what a stop knows of the actor's children: the reports of those
+// that stopped with it (recorded as their Finished is posted, from their
+// goroutines) and the Quiesce children its Children step asked to stop, whom a
+// force of the actor forces too.
 type childWatch struct {
-	mu         sync.Mutex
-	terminated map[string]struct{}
-	waiting    map[string]*actor.PID
-	signal     chan struct{} // the waiter has something to look at
-	wakeEvery  int           // wake the waiter each time this many more have gone
-	gone       int
-	finished   []*lifecycle.Report
-}
-
-func (w *childWatch) childTerminated(who *actor.PID) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, ok := w.waiting[who.Id]; !ok {
-		// Not waited for (yet): remembered, for watch and await to leave it out. A
-		// child waited for is never waited for again: it need not be remembered.
-		if w.terminated == nil {
-			w.terminated = make(map[string]struct{})
-		}
-		w.terminated[who.Id] = struct{}{}
-	} else {
-		delete(w.waiting, who.Id)
-		// Waking a goroutine costs more than stopping a small actor: wake the
-		// waiter when all are gone, or at a progress milestone.
-		if w.gone++; len(w.waiting) == 0 || w.gone%w.wakeEvery == 0 {
-			select {
-			case w.signal <- struct{}{}:
-			default:
-			}
-		}
-	}
-}
-
-// watch prepares to wait for the children in kids that have not yet terminated, and
-// returns them. The waiter is woken each time wakeEvery more have gone, and when the
-// last has.
-func (w *childWatch) watch(kids []*actor.PID, wakeEvery int) []*actor.PID {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.waiting = make(map[string]*actor.PID, len(kids))
-	w.signal = make(chan struct{}, 1)
-	w.wakeEvery, w.gone = max(wakeEvery, 1), 0
-	var alive []*actor.PID
-	for _, pid := range kids {
-		if _, gone := w.terminated[pid.Id]; !gone {
-			alive = append(alive, pid)
-		}
-	}
-	return alive
-}
-
-// await adds pid to the children waited for, unless it has terminated meanwhile. A
-// child joins just before it is asked to stop, so that a force of the parent reaches
-// only children already stopping with the parent's reason; the Children step forces
-// the others as it asks them.
-func (w *childWatch) await(pid *actor.PID) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, gone := w.terminated[pid.Id]; !gone {
-		w.waiting[pid.Id] = pid
-	}
-}
-
-func (w *childWatch) left() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.waiting)
-}
-
-func (w *childWatch) has(pid *actor.PID) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	_, ok := w.waiting[pid.Id]
-	return ok
+	mu       sync.Mutex
+	asked    []*Mailbox
+	finished []*lifecycle.Report
 }
 
 func (w *childWatch) addReport(r *lifecycle.Report) {
@@ -103,21 +35,37 @@ func (w *childWatch) reports() []*lifecycle.Report {
 	return slices.Clone(w.finished)
 }
 
-// force forces every child still waited for.
-func (w *childWatch) force(m *Mailbox, cause error) {
+func (w *childWatch) addAsked(ms []*Mailbox) {
 	w.mu.Lock()
-	kids := make([]*actor.PID, 0, len(w.waiting))
-	for _, pid := range w.waiting {
-		kids = append(kids, pid)
-	}
+	defer w.mu.Unlock()
+	w.asked = append(w.asked, ms...)
+}
+
+// force forces every child the Children step asked to stop: those that have
+// stopped already ignore it.
+func (w *childWatch) force(cause error) {
+	w.mu.Lock()
+	asked := slices.Clone(w.asked)
 	w.mu.Unlock()
-	if m.ctx == nil {
-		return
+	for _, cm := range asked {
+		cm.Force(cause)
 	}
-	for _, pid := range kids {
-		if cm := Of(m.ctx.ActorSystem(), pid); cm != nil {
-			cm.Force(cause)
-		}
+}
+
+// awaiting is what the Children step waits for, kept on the actor's goroutine: the
+// step hands the actor its system messages (see pumpSystem), so it sees each
+// child's Terminated as the actor handles it.
+type awaiting struct {
+	left int        // children whose Terminated has not come yet
+	one  *actor.PID // in reverse order, the child the step waits for now
+	gone bool       // one's Terminated has come
+}
+
+// terminated counts who's Terminated, handled by the actor now.
+func (a *awaiting) terminated(who *actor.PID) {
+	a.left--
+	if a.one != nil && a.one.Equal(who) {
+		a.gone = true
 	}
 }
 
@@ -131,29 +79,34 @@ func runChildren(ctx context.Context) error {
 }
 
 // stopChildren stops the children, each with reason ParentStopping, and waits for
-// each to terminate. It runs while the actor's goroutine waits for it, so reading the
-// actor's children is safe.
+// each to terminate. It runs on the actor's goroutine (steps run inline), handing the
+// actor the notices and Terminated its children send as they come: the actor hears
+// them during the step, and the step counts the Terminated it sees.
 func (m *Mailbox) stopChildren(ctx context.Context) error {
 	st := m.stop.Load()
-	w := st.watch()
-	sys := m.ctx.ActorSystem()
 	kids := slices.Clone(m.ctx.Children())
-	every := max(len(kids)/20, 1)
-	if m.cfg.Order == Reverse {
-		every = 1 // one at a time: each child's end matters
-	}
-	kids = w.watch(kids, every)
 	total := len(kids)
 	if total == 0 {
 		return nil
 	}
+	w := st.watch()
+	sys := m.ctx.ActorSystem()
 	reason := lifecycle.NewReason(lifecycle.ParentStopping, st.reason)
 	self := m.self()
 	m.mu.Lock()
 	outer := st.outer // the children must end by the parent's deadline too
 	m.mu.Unlock()
+	a := &awaiting{left: total}
+	m.waiting = a
+	defer func() { m.waiting = nil }()
+	sig := make(chan struct{}, 1)
+	m.pump.Store(&sig)
+	defer m.pump.Store(nil)
+	gen := m.gen.Load()
+
+	asked := make([]*Mailbox, 0, total)
+	defer func() { w.addAsked(asked) }()
 	stop := func(pid *actor.PID) {
-		w.await(pid)
 		cm := Of(sys, pid)
 		if cm == nil {
 			sys.Root.Stop(pid) // not a Quiesce actor: protoactor's stop
@@ -161,6 +114,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 		}
 		cm.parentMB.Store(m)
 		cm.request(stopKind, reason, self, outer)
+		asked = append(asked, cm)
 		m.mu.Lock()
 		forced := st.forced
 		m.mu.Unlock()
@@ -168,48 +122,43 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 			cm.Force(forced)
 		}
 	}
-	progress := func() int {
-		left := w.left()
-		lifecycle.ReportProgress(ctx, "children stopping", total-left, total)
-		return left
-	}
-	// While it waits, the step hands the actor what its children send (notices,
-	// Terminated), as it comes: the actor's goroutine waits for the step, so the
-	// step may invoke the actor, as the actor's goroutine would between steps.
-	sig := make(chan struct{}, 1)
-	m.pump.Store(&sig)
-	defer m.pump.Store(nil)
-	gen := m.gen.Load()
+	every := max(total/20, 1) // progress, at most about 20 times
+	reported := 0
 	wait := func(until func() bool) error {
 		for m.pumpSystem(gen); !until(); m.pumpSystem(gen) {
+			if done := total - a.left; done-reported >= every {
+				reported = done
+				lifecycle.ReportProgress(ctx, "children stopping", done, total)
+			}
 			select {
-			case <-w.signal:
 			case <-sig:
 			case <-ctx.Done():
 				cause := context.Cause(ctx)
 				if errors.Is(cause, lifecycle.ErrForced) {
-					w.force(m, cause)
+					for _, cm := range asked {
+						cm.Force(cause)
+					}
 				}
-				return fmt.Errorf("%d of %d children still stopping: %w", w.left(), total, cause)
+				return fmt.Errorf("%d of %d children still stopping: %w", a.left, total, cause)
 			}
 		}
+		lifecycle.ReportProgress(ctx, "children stopping", total-a.left, total)
 		return nil
 	}
 	if m.cfg.Order == Reverse {
-		slices.SortStableFunc(kids, func(a, b *actor.PID) int { return -compareSeq(sys, a, b) })
-		for _, pid := range kids {
+		for _, pid := range youngestFirst(sys, kids) {
+			a.one, a.gone = pid, false
 			stop(pid)
-			if err := wait(func() bool { return !w.has(pid) }); err != nil {
+			if err := wait(func() bool { return a.gone }); err != nil {
 				return err
 			}
-			progress()
 		}
 		return nil
 	}
 	for _, pid := range kids {
 		stop(pid)
 	}
-	return wait(func() bool { return progress() == 0 })
+	return wait(func() bool { return a.left <= 0 })
 }
 
 // pumpSystem handles the system messages queued now but the lifecycle's own, for a
@@ -241,21 +190,25 @@ func notControl(msg any) bool {
 	return !ok
 }
 
-// compareSeq orders two children by creation; children without a Quiesce mailbox
-// count as the oldest.
-func compareSeq(sys *actor.ActorSystem, a, b *actor.PID) int {
-	seq := func(pid *actor.PID) uint64 {
-		if m := Of(sys, pid); m != nil {
-			return m.seq
+// youngestFirst orders kids by creation, the last first. protoactor's set of
+// children loses the spawn order as children go (it swaps the last one in), so the
+// mailboxes' creation order decides; a child without a Quiesce mailbox counts as
+// the oldest.
+func youngestFirst(sys *actor.ActorSystem, kids []*actor.PID) []*actor.PID {
+	type kid struct {
+		pid *actor.PID
+		seq uint64
+	}
+	byAge := make([]kid, len(kids))
+	for i, pid := range kids {
+		byAge[i].pid = pid
+		if cm := Of(sys, pid); cm != nil {
+			byAge[i].seq = cm.seq
 		}
-		return 0
 	}
-	sa, sb := seq(a), seq(b)
-	switch {
-	case sa < sb:
-		return -1
-	case sa > sb:
-		return 1
+	slices.SortStableFunc(byAge, func(a, b kid) int { return cmp.Compare(b.seq, a.seq) })
+	for i := range byAge {
+		kids[i] = byAge[i].pid
 	}
-	return 0
+	return kids
 }

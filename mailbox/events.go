@@ -9,7 +9,8 @@ import (
 	"github.com/quiesce/quiesce/lifecycle"
 )
 
-// Events published on the actor system's EventStream, besides the notices.
+// Events published on the actor system's EventStream, besides the notices, when the
+// system's Settings.Events is on.
 type (
 	// PhaseChanged says an incarnation moved to a new phase.
 	PhaseChanged struct {
@@ -46,7 +47,9 @@ func (o *observer) StepFinished(r lifecycle.StepReport) {
 	if l := m.logger(level); l != nil {
 		logStep(l, level, m.self(), &r)
 	}
-	m.publish(&StepFinished{Actor: m.self(), Step: r})
+	if m.publishing() {
+		m.publish(&StepFinished{Actor: m.self(), Step: r})
+	}
 }
 
 // logStep and logPhase build their records in frames of their own: the attributes
@@ -66,8 +69,9 @@ func logPhase(l *slog.Logger, self *actor.PID, from, to lifecycle.Phase, reason 
 }
 
 func (o *observer) Progress(step string, p lifecycle.Progress) {
-	m := o.m()
-	m.publish(&StepProgress{Actor: m.self(), Step: step, Progress: p})
+	if m := o.m(); m.publishing() {
+		m.publish(&StepProgress{Actor: m.self(), Step: step, Progress: p})
+	}
 }
 
 // Abandoned is called on a timer's goroutine, while the goroutine that ran the step
@@ -93,7 +97,9 @@ func (o *observer) phaseChanged(from, to lifecycle.Phase, reason *lifecycle.Reas
 	if l := m.logger(slog.LevelDebug); l != nil {
 		logPhase(l, m.self(), from, to, reason)
 	}
-	m.publish(&PhaseChanged{Actor: m.self(), From: from, To: to, Reason: reason})
+	if m.publishing() {
+		m.publish(&PhaseChanged{Actor: m.self(), From: from, To: to, Reason: reason})
+	}
 }
 
 func (m *Mailbox) logger(level slog.Level) *slog.Logger {
@@ -106,8 +112,11 @@ func (m *Mailbox) logger(level slog.Level) *slog.Logger {
 	return nil
 }
 
+// publishing reports whether the system publishes events (Settings.Events).
+func (m *Mailbox) publishing() bool { return m.settings.Events && m.ctx != nil }
+
 func (m *Mailbox) publish(evt any) {
-	if m.ctx != nil {
+	if m.publishing() {
 		m.ctx.ActorSystem().EventStream.Publish(evt)
 	}
 }

@@ -31,6 +31,7 @@ type Mailbox struct {
 	processFn  func()        // m.process, made once: a method value allocates each time it is taken
 	ctx        actor.Context // the invoker, which protoactor makes an actor.Context
 	cfg        *shared
+	settings   *Settings // the system's, read when the actor is spawned
 	phase      atomic.Pointer[lifecycle.State]
 	seq        uint64 // creation order, for stopping children in reverse start order
 	refused    atomic.Int64
@@ -42,6 +43,8 @@ type Mailbox struct {
 	// pump, while the Children step waits, is signalled as system messages arrive,
 	// so that the step hands the actor its children's notices as they come.
 	pump atomic.Pointer[chan struct{}]
+	// waiting is what the Children step waits for (actor goroutine only).
+	waiting *awaiting
 
 	mu      sync.Mutex
 	stop    atomic.Pointer[stopState] // the stop under way or done; nil while running
@@ -71,7 +74,7 @@ const (
 var created atomic.Uint64
 
 func newMailbox(s *shared) *Mailbox {
-	m := &Mailbox{cfg: s, seq: created.Add(1)}
+	m := &Mailbox{cfg: s, seq: created.Add(1), settings: defaults}
 	m.processFn = m.process
 	m.phase.Store(new(lifecycle.State))
 	return m
@@ -133,7 +136,7 @@ func (m *Mailbox) PostUserMessage(msg any) {
 		m.userCount.Add(1)
 		m.schedule()
 	case full:
-		m.postFull(msg)
+		m.refuse(msg, ErrFull, nil)
 	default:
 		m.postWhileStopping(msg) // the stop ended while we looked
 	}
@@ -142,7 +145,7 @@ func (m *Mailbox) PostUserMessage(msg any) {
 // PostSystemMessage queues a system message. Stop and Restart never reach the actor
 // as they are: the first begins the plan, each later one is a cancellation request.
 func (m *Mailbox) PostSystemMessage(msg any) {
-	switch v := msg.(type) {
+	switch msg.(type) {
 	case *actor.Stop:
 		if m.stop.Load() != nil && m.parentFinalizing() {
 			// protoactor repeats a parent's stop to every child still there when it
@@ -153,15 +156,6 @@ func (m *Mailbox) PostSystemMessage(msg any) {
 		return
 	case *actor.Restart:
 		m.request(restartKind, nil, nil, time.Time{})
-		return
-	case *actor.Terminated:
-		// Queued before the Children step hears of it, so that the step's end comes
-		// behind it: protoactor has forgotten the child by the hand-over, and sends
-		// it no second Stop (a dead letter).
-		m.pushSys(msg)
-		if st := m.stop.Load(); st != nil {
-			st.watch().childTerminated(v.Who)
-		}
 		return
 	}
 	m.pushSys(msg)
@@ -211,6 +205,10 @@ func (m *Mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher acto
 	m.invoker = invoker
 	m.dispatcher = dispatcher
 	m.ctx, _ = invoker.(actor.Context)
+	m.settings = defaults
+	if m.ctx != nil {
+		m.settings = settingsOf(m.ctx.ActorSystem())
+	}
 }
 
 // Start is called by protoactor once the actor is registered.
@@ -305,6 +303,9 @@ func (m *Mailbox) system(msg any, gen uint32) bool {
 		m.invoker.InvokeSystemMessage(v)
 		m.started()
 	case *actor.Terminated:
+		if a := m.waiting; a != nil {
+			a.terminated(v.Who) // the Children step waits for it
+		}
 		if m.beforeTerminated(v) {
 			return true // held until the parent has heard this actor's Finished
 		}

@@ -87,12 +87,6 @@ func (*Forced) notice()         {}
 func (*Abandoned) notice()      {}
 func (*Finished) notice()       {}
 
-func isNotice(msg any) bool {
-	_, inner, _ := actor.UnwrapEnvelope(msg)
-	_, ok := inner.(Notice)
-	return ok
-}
-
 // noticeRequest tells the parent, and the requester, what a later request did.
 // The caller holds st.noticeMu.
 func (m *Mailbox) noticeRequest(rc lifecycle.Receipt, reason *lifecycle.Reason, from *actor.PID, left time.Duration) Notice {
@@ -146,7 +140,9 @@ func (m *Mailbox) post(n Notice, also *actor.PID) {
 // protoactor's auto-response (see Finished.GetAutoResponse): the parent itself if it
 // is a Quiesce actor, which drops it, or else this child, which then waits for it.
 // It reports whether the child must wait before protoactor may stop it.
-func (m *Mailbox) postFinished(st *stopState, f *Finished) (wait bool) {
+func (m *Mailbox) postFinished(st *stopState, box *finishedBox) (wait bool) {
+	f, env := &box.Finished, &box.env
+	env.Message = f
 	st.noticeMu.Lock()
 	defer st.noticeMu.Unlock()
 	st.finishedSent = true
@@ -160,7 +156,8 @@ func (m *Mailbox) postFinished(st *stopState, f *Finished) (wait bool) {
 		pm = Of(sys, parent)
 	}
 	if pm != nil {
-		pm.PostUserMessage(&actor.MessageEnvelope{Message: f, Sender: parent})
+		env.Sender = parent
+		pm.PostUserMessage(env)
 		return false
 	}
 	p, ok := localActor(sys, parent)
@@ -171,8 +168,15 @@ func (m *Mailbox) postFinished(st *stopState, f *Finished) (wait bool) {
 	if wait {
 		f.child = m
 	}
-	p.SendUserMessage(parent, &actor.MessageEnvelope{Message: f, Sender: m.self()})
+	env.Sender = m.self()
+	p.SendUserMessage(parent, env)
 	return wait
+}
+
+// finishedBox is a Finished and the envelope it travels in, allocated together.
+type finishedBox struct {
+	Finished
+	env actor.MessageEnvelope
 }
 
 // sendToActor sends n to pid if pid is a local actor: a guardian panics on user

@@ -320,27 +320,43 @@ func (m *Mailbox) control(c control, gen uint32) bool {
 	st := m.stop.Load()
 	switch c {
 	case ctlBegin:
-		m.buildExecution(st)
+		if m.buildExecution(st) {
+			return m.steps(st, gen)
+		}
 	case ctlDrainCut:
 		m.endDrain(st)
 	case ctlStep:
-		_, more := st.exec.RunNext()
-		if m.gen.Load() != gen {
-			return false // the step was abandoned, and another goroutine carries on
-		}
-		if more {
-			m.pushSys(ctlStep)
-		} else {
-			m.finish(st)
-		}
+		return m.steps(st, gen)
 	}
 	return true
 }
 
+// steps runs the plan's steps one after the other, and then finishes the stop, as
+// long as no system message waits: one that does (a child's notice, say) goes first,
+// and the next step comes behind it, as a message to self. It reports false when
+// a step was abandoned: another goroutine carries on.
+func (m *Mailbox) steps(st *stopState, gen uint32) bool {
+	for {
+		_, more := st.exec.RunNext()
+		if m.gen.Load() != gen {
+			return false
+		}
+		switch {
+		case !more:
+			m.finish(st)
+			return true
+		case m.sysCount.Load() > 0:
+			m.pushSys(ctlStep)
+			return true
+		}
+	}
+}
+
 // buildExecution starts the plan's execution, on the actor's goroutine because it
 // must look at the children, and sets the drain: the messages queued now (admission
-// closed when the stop began) are handled before the first step.
-func (m *Mailbox) buildExecution(st *stopState) {
+// closed when the stop began) are handled before the first step. It reports whether
+// the steps may begin at once: nothing to drain, and no system message waiting.
+func (m *Mailbox) buildExecution(st *stopState) (begin bool) {
 	(*observer)(m).phaseChanged(st.from, lifecycle.Stopping, st.reason)
 	plan := m.cfg.plan
 	if m.cfg.withChildren != nil && m.ctx != nil && len(m.ctx.Children()) > 0 {
@@ -372,9 +388,14 @@ func (m *Mailbox) buildExecution(st *stopState) {
 		st.drainLeft = int(m.userCount.Load())
 		st.drained = st.drainLeft == 0
 	}
-	if st.drained {
-		m.pushSys(ctlStep)
+	if !st.drained {
+		return false
 	}
+	if m.sysCount.Load() > 0 {
+		m.pushSys(ctlStep)
+		return false
+	}
+	return true
 }
 
 // endDrain ends the drain early; the messages left are refused when the plan is over.
@@ -473,9 +494,11 @@ func (m *Mailbox) finish(st *stopState) {
 			m.refuse(msg, ErrStopping, st.reason)
 		}
 	}
-	// The hand-over to protoactor runs from the top of the loop (see system): its
-	// stop handlers are deep, and a goroutine that outgrows its stack pays for a copy.
-	m.pushSys(ctlHandOver)
+	if m.sysCount.Load() > 0 {
+		m.pushSys(ctlHandOver) // what waits goes first
+		return
+	}
+	m.handOver()
 }
 
 // handOver gives protoactor the Stop or Restart it would have handled at once,
@@ -541,8 +564,9 @@ func (m *Mailbox) complete(st *stopState) (wait bool) {
 		rep.Children = w.reports()
 	}
 	st.report.Store(rep)
-	f := &Finished{Child: m.self(), Report: rep}
-	if wait = m.postFinished(st, f); wait {
+	box := &finishedBox{Finished: Finished{Child: m.self(), Report: rep}} // one allocation with its envelope
+	f := &box.Finished
+	if wait = m.postFinished(st, box); wait {
 		st.awaitHeard = true
 		st.heardTimer = time.AfterFunc(m.forceBudget(st), m.heard)
 	}
@@ -697,7 +721,7 @@ func (m *Mailbox) Force(cause error) *Ticket {
 	st.noticeMu.Unlock()
 	m.pushSys(ctlDrainCut)
 	if w := st.children.Load(); w != nil {
-		w.force(m, cause)
+		w.force(cause)
 	}
 	if n != nil {
 		m.publish(n)

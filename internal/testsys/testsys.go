@@ -9,16 +9,20 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/quiesce/quiesce/mailbox"
 )
 
-// New returns an actor system that logs nowhere. Its dead-letter log throttle (a
+// New returns an actor system that logs nowhere and publishes Quiesce's events. Its dead-letter log throttle (a
 // protoactor goroutine that sleeps one interval after each logged dead letter)
 // sleeps a millisecond, so that goleak finds it gone.
 func New(opts ...actor.ConfigOption) *actor.ActorSystem {
-	return actor.NewActorSystem(append([]actor.ConfigOption{
+	sys := actor.NewActorSystem(append([]actor.ConfigOption{
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }),
 		actor.WithDeadLetterThrottleInterval(time.Millisecond),
 	}, opts...)...)
+	mailbox.Configure(sys, mailbox.Settings{Events: true}) // the tests observe through events
+	return sys
 }
 
 // Settle ends a synctest bubble cleanly: protoactor's dead-letter log throttle
