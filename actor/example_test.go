@@ -205,7 +205,7 @@ func ExampleResult() {
 	close(release)
 	<-stopped
 	// Output:
-	// quiesce: cache refused: stopping (string): stop requested: deploy
+	// quiesce: cache refused a message of type string: stopping (stop requested: deploy)
 	// stopping: true
 	// timeout: false
 	// refused: get because stop requested: deploy

@@ -69,8 +69,18 @@ type Report struct {
 	Children []*Report
 }
 
-// Verdict is the worst rung of escalation in this report and its children's.
+// Verdict is the worst that happened in this stop and its children's: an
+// abandoned step, a force, a step that failed or timed out, in that order.
 func (r *Report) Verdict() Verdict {
+	v := r.OwnVerdict()
+	for _, c := range r.Children {
+		v = max(v, c.Verdict())
+	}
+	return v
+}
+
+// OwnVerdict is Verdict without the children's.
+func (r *Report) OwnVerdict() Verdict {
 	v := AllCompleted
 	if r.Forced != nil {
 		v = SomeForced
@@ -81,10 +91,9 @@ func (r *Report) Verdict() Verdict {
 			return SomeAbandoned
 		case Forced:
 			v = SomeForced
+		case Failed, TimedOut:
+			v = max(v, SomeFailed)
 		}
-	}
-	for _, c := range r.Children {
-		v = max(v, c.Verdict())
 	}
 	return v
 }
@@ -215,6 +224,15 @@ func (r *Report) tree(b *strings.Builder, first, rest string, root bool) {
 		who = "component"
 	}
 	fmt.Fprintf(b, "%s%s [%v %v] %v\n", first, who, r.Verdict(), r.Duration.Round(time.Microsecond), r.Reason)
+	if r.Forced != nil {
+		// The force is the component's own, whichever step it came during, or
+		// before any ran (a Brutal budget): say it once, under the component.
+		bar := "│"
+		if len(r.Steps)+len(r.Children) == 0 {
+			bar = " "
+		}
+		fmt.Fprintf(b, "%s%s   forced: %s\n", rest, bar, oneLine(r.Forced.Error()))
+	}
 	n := len(r.Steps) + len(r.Children)
 	i := 0
 	branch := func() (string, string) {

@@ -100,7 +100,7 @@ func TestAMessageSentWhileStoppingIsRefusedWithTheReasonAndCounted(t *testing.T)
 					for _, other := range []error{mailbox.ErrStopped, mailbox.ErrFull, actor.ErrTimeout, actor.ErrDeadLetter} {
 						assert.NotErrorIs(t, r, other)
 					}
-					assert.Contains(t, r.Error(), "refused: stopping")
+					assert.Contains(t, r.Error(), "refused a message of type string: stopping")
 					assert.Contains(t, r.Error(), "stop requested: deploy")
 					assert.EqualValues(t, 1, mb.Refused())
 				}

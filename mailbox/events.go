@@ -58,14 +58,14 @@ func (o *observer) StepFinished(r lifecycle.StepReport) {
 //go:noinline
 func logStep(l *slog.Logger, level slog.Level, self *actor.PID, r *lifecycle.StepReport) {
 	l.LogAttrs(context.Background(), level, "quiesce: step "+r.Status.String(),
-		slog.Any("actor", self), slog.String("step", r.Name), slog.String("policy", r.Policy.String()),
+		slog.String("actor", PIDText(self)), slog.String("step", r.Name), slog.String("policy", r.Policy.String()),
 		slog.Duration("took", r.Duration), slog.Int("requests", r.Requests), slog.Any("error", r.Err))
 }
 
 //go:noinline
 func logPhase(l *slog.Logger, self *actor.PID, from, to lifecycle.Phase, reason *lifecycle.Reason) {
 	l.LogAttrs(context.Background(), slog.LevelDebug, "quiesce: phase "+to.String(),
-		slog.Any("actor", self), slog.String("from", from.String()), slog.Any("reason", reason))
+		slog.String("actor", PIDText(self)), slog.String("from", from.String()), slog.Any("reason", reason))
 }
 
 func (o *observer) Progress(step string, p lifecycle.Progress) {
@@ -81,7 +81,7 @@ func (o *observer) Abandoned(r lifecycle.StepReport) {
 	m := o.m()
 	if l := m.logger(slog.LevelWarn); l != nil {
 		l.LogAttrs(context.Background(), slog.LevelWarn, "quiesce: step abandoned",
-			slog.Any("actor", m.self()), slog.String("step", r.Name), slog.String("goroutine", r.Goroutine))
+			slog.String("actor", PIDText(m.self())), slog.String("step", r.Name), slog.String("goroutine", r.Goroutine))
 	}
 	if st := m.stop.Load(); st != nil {
 		m.tell(st, &Abandoned{Child: m.self(), Step: r.Name, Goroutine: r.Goroutine})

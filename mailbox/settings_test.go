@@ -39,3 +39,9 @@ func TestEventsArePublishedOnlyWhenTheSystemAsksForThem(t *testing.T) {
 		}
 	}
 }
+
+func TestPIDsReadAsPeopleReadThem(t *testing.T) {
+	assert.Equal(t, "supervisor/w3", mailbox.PIDText(actor.NewPID("nonhost", "supervisor/w3")))
+	assert.Equal(t, "10.0.0.7:8090/supervisor/w3", mailbox.PIDText(actor.NewPID("10.0.0.7:8090", "supervisor/w3")))
+	assert.Equal(t, "actor", mailbox.PIDText(nil))
+}

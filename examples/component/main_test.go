@@ -15,7 +15,7 @@ func TestTheExamplePrintsThePlanTheRefusalTheReportAndTheRejection(t *testing.T)
 	assert.NoError(t, run(&out))
 	for _, want := range []string{
 		"plan: 3 steps, budget 8s (deadline 30s)",
-		"A request after the stop began: quiesce: $1 refused: stopping (string): stop requested: deploy v2",
+		"A request after the stop began: quiesce: $1 refused a message of type string: stopping (stop requested: deploy v2)",
 		"flush       defer-flag  completed",
 		"deregister  plain       interrupted",
 		"progress: flushed (",
