@@ -30,7 +30,7 @@ func TestTheTreeSaysAComponentsOwnForce(t *testing.T) {
 	forced := errors.New("lifecycle: forced: mailbox: stop budget expired")
 	reason := lifecycle.NewReason(lifecycle.Requested, nil)
 	r := &lifecycle.Report{Actor: "sup", Reason: reason, Duration: time.Second, Forced: forced,
-		Steps: []lifecycle.StepReport{{Name: "close", Status: lifecycle.Completed, Start: time.Unix(1, 0), Duration: time.Millisecond}},
+		Steps:    []lifecycle.StepReport{{Name: "close", Status: lifecycle.Completed, Start: time.Unix(1, 0), Duration: time.Millisecond}},
 		Children: []*lifecycle.Report{{Actor: "sup/w", Reason: reason, Forced: forced}}}
 	assert.Equal(t, ""+
 		"sup [some forced 1s] stop requested\n"+
