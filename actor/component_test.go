@@ -248,21 +248,6 @@ func TestOptionsAreAppliedToTheActor(t *testing.T) {
 	}
 }
 
-func TestTheComponentsOwnMailboxReplacesAMailboxOption(t *testing.T) {
-	sys := newSystem()
-	tr := &trail{}
-	pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{
-		New:     func() *worker { return &worker{name: "w", trail: tr} },
-		Steps:   []qactor.Step[*worker]{step("close", policy.Plain, nil, false)},
-		Options: []actor.PropsOption{actor.WithMailbox(actor.Unbounded())},
-	}))
-	require.NotNil(t, mailbox.Of(sys, pid), "a Quiesce mailbox")
-	rep, err := qactor.Stop(context.Background(), sys, pid, nil)
-	require.NoError(t, err)
-	assert.Equal(t, lifecycle.Completed, rep.Steps[0].Status)
-	assert.Contains(t, tr.all(), "w close end")
-}
-
 // A step gets the incarnation that stops, whether it takes it as its argument or
 // asks its ctx; a ctx that is not a step's, or the wrong type, gives the zero value.
 func TestIncarnationReturnsTheIncarnationThatStopsInItsSteps(t *testing.T) {

@@ -55,6 +55,25 @@ func SetBudget(system *actor.ActorSystem, pid *actor.PID, b mailbox.Budget) erro
 	return mb.SetBudget(b)
 }
 
+// SpawnWithBudget spawns props from spawner (an actor.Context, or the root context)
+// with budget as the child's own stop budget, set before anyone who learns the PID
+// from this call can stop it: how a parent gives each child its own budget at spawn
+// time, as an OTP child spec does, from one props. props must be a Quiesce
+// component's (ErrNotComponent otherwise; the actor is then stopped again).
+func SpawnWithBudget(spawner actor.SpawnerContext, props *actor.Props, budget mailbox.Budget) (*actor.PID, error) {
+	if err := budget.Validate(); err != nil {
+		return nil, err
+	}
+	pid := spawner.Spawn(props)
+	mb := mailbox.Of(spawner.ActorSystem(), pid)
+	if mb == nil {
+		spawner.ActorSystem().Root.Stop(pid)
+		return nil, ErrNotComponent
+	}
+	_ = mb.SetBudget(budget) // valid, checked above
+	return pid, nil
+}
+
 // Result waits for f and returns its answer, with a refusal as an error: a
 // *mailbox.Refused, which matches mailbox.ErrRefused and the stop's reason. A caller
 // so tells "the actor is stopping" from actor.ErrTimeout and actor.ErrDeadLetter.

@@ -102,11 +102,14 @@ func (o *observer) phaseChanged(from, to lifecycle.Phase, reason *lifecycle.Reas
 	}
 }
 
+// logger returns the logger to log at level with, or nil if it would drop the
+// record: nothing is built for a record nobody keeps.
 func (m *Mailbox) logger(level slog.Level) *slog.Logger {
-	if m.ctx == nil {
-		return nil
+	l := m.cfg.Logger
+	if l == nil && m.ctx != nil {
+		l = m.ctx.Logger()
 	}
-	if l := m.ctx.Logger(); l != nil && l.Enabled(context.Background(), level) {
+	if l != nil && l.Enabled(context.Background(), level) {
 		return l
 	}
 	return nil

@@ -100,6 +100,9 @@ const (
 // PostUserMessage queues msg, or refuses it when the actor is stopping or the queue is
 // full. protoactor calls it from the sender's goroutine.
 func (m *Mailbox) PostUserMessage(msg any) {
+	if m.cfg.Middleware != nil {
+		m.posted(msg)
+	}
 	switch v := msg.(type) {
 	case *actor.MessageEnvelope:
 		switch inner := v.Message.(type) {
@@ -145,6 +148,9 @@ func (m *Mailbox) PostUserMessage(msg any) {
 // PostSystemMessage queues a system message. Stop and Restart never reach the actor
 // as they are: the first begins the plan, each later one is a cancellation request.
 func (m *Mailbox) PostSystemMessage(msg any) {
+	if m.cfg.Middleware != nil {
+		m.posted(msg)
+	}
 	switch msg.(type) {
 	case *actor.Stop:
 		if m.stop.Load() != nil && m.parentFinalizing() {
@@ -212,7 +218,24 @@ func (m *Mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher acto
 }
 
 // Start is called by protoactor once the actor is registered.
-func (m *Mailbox) Start() {}
+func (m *Mailbox) Start() {
+	for _, mw := range m.cfg.Middleware {
+		mw.MailboxStarted()
+	}
+}
+
+// posted and received call the middleware's MessagePosted and MessageReceived.
+func (m *Mailbox) posted(msg any) {
+	for _, mw := range m.cfg.Middleware {
+		mw.MessagePosted(msg)
+	}
+}
+
+func (m *Mailbox) received(msg any) {
+	for _, mw := range m.cfg.Middleware {
+		mw.MessageReceived(msg)
+	}
+}
 
 // UserMessageCount returns the number of user messages queued.
 func (m *Mailbox) UserMessageCount() int { return int(m.userCount.Load()) }
@@ -243,6 +266,11 @@ func (m *Mailbox) process() {
 		}
 		m.sched.Store(idle)
 		if m.sysCount.Load() == 0 && (m.paused.Load() != 0 || m.userCount.Load() == 0) {
+			if m.cfg.Middleware != nil && m.userCount.Load() == 0 && m.paused.Load() == 0 {
+				for _, mw := range m.cfg.Middleware {
+					mw.MailboxEmpty()
+				}
+			}
 			return
 		}
 		if !m.sched.CompareAndSwap(idle, scheduled) {
@@ -273,6 +301,9 @@ func (m *Mailbox) run(gen uint32) (owner bool) {
 				if !m.system(msg, gen) {
 					return false
 				}
+				if _, ctl := msg.(control); !ctl && m.cfg.Middleware != nil {
+					m.received(msg)
+				}
 				continue
 			}
 		}
@@ -285,9 +316,12 @@ func (m *Mailbox) run(gen uint32) (owner bool) {
 		m.userCount.Add(-1)
 		if m.admission.Load() == open && msg != poisonPill {
 			m.invoker.InvokeUserMessage(msg)
-			continue
+		} else {
+			m.userWhileStopping(msg)
 		}
-		m.userWhileStopping(msg)
+		if m.cfg.Middleware != nil {
+			m.received(msg)
+		}
 	}
 }
 

@@ -194,7 +194,9 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID, out
 	st := m.stop.Load()
 	if st == nil {
 		st = m.newStop(k, reason)
-		st.outer = outer
+		if !outer.IsZero() && (st.outer.IsZero() || outer.Before(st.outer)) {
+			st.outer = outer
+		}
 		m.installLocked(st)
 		forced := st.forced
 		m.mu.Unlock()
@@ -269,8 +271,16 @@ func (m *Mailbox) beginLocked(k kind, reason *lifecycle.Reason) *stopState {
 	return st
 }
 
+// newStop makes a stop that began now. A plan checked against a deadline
+// (lifecycle.NewPlanWithin, Component.Deadline) makes that deadline the stop's own
+// outer deadline, counted from now: the whole stop, force and abandonment included,
+// ends within it.
 func (m *Mailbox) newStop(k kind, reason *lifecycle.Reason) *stopState {
-	return &stopState{reason: reason, began: time.Now(), kind: k, refusedAt: m.refused.Load()}
+	st := &stopState{reason: reason, began: time.Now(), kind: k, refusedAt: m.refused.Load()}
+	if d := m.cfg.plan.Deadline(); d > 0 {
+		st.outer = st.began.Add(d)
+	}
+	return st
 }
 
 // installLocked makes st the stop under way: admission changes, the budget counts.
