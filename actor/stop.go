@@ -36,6 +36,18 @@ func Stop(ctx context.Context, system *actor.ActorSystem, pid *actor.PID, cause 
 	}
 }
 
+// SnapshotOf returns pid's stop as it stands (see mailbox.Snapshot), and false if
+// pid is running, not stopping; ErrNotComponent if pid is not a live local Quiesce
+// component.
+func SnapshotOf(system *actor.ActorSystem, pid *actor.PID) (mailbox.Snapshot, bool, error) {
+	mb := mailbox.Of(system, pid)
+	if mb == nil {
+		return mailbox.Snapshot{}, false, ErrNotComponent
+	}
+	s, stopping := mb.Snapshot()
+	return s, stopping, nil
+}
+
 // PhaseOf returns the phase of pid's current incarnation, and false if pid is not a
 // live Quiesce component.
 func PhaseOf(system *actor.ActorSystem, pid *actor.PID) (lifecycle.Phase, bool) {

@@ -124,7 +124,14 @@ func TestARandomTreeStopsFromItsRootAndEveryRequestComesBackAsANotice(t *testing
 	}
 }
 
-func isFinished(n mailbox.Notice) bool { _, ok := n.(*mailbox.Finished); return ok }
+// isFinished reports whether n is about no request: a Finished report, or progress.
+func isFinished(n mailbox.Notice) bool {
+	switch n.(type) {
+	case *mailbox.Finished, *mailbox.Progressed:
+		return true
+	}
+	return false
+}
 
 func someReraised(r *lifecycle.Report) bool {
 	for _, s := range r.Steps {

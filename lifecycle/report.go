@@ -22,8 +22,10 @@ type StepReport struct {
 	Start    time.Time     // zero if it never ran
 	Duration time.Duration // how long it ran; for an abandoned step, until it was abandoned
 	Progress *Progress     // the last progress it reported, if any
+	Partial  any           // what it recorded it had achieved (RecordPartial), if anything
 	// Goroutine names the goroutine an abandoned step was left running on, as its
-	// pprof label ("op=<label>/<step>"), so a goroutine profile finds it.
+	// pprof labels ("op=<step>", and "actor=<actor>" with Options.LabelActor), so
+	// that a goroutine profile finds it (go tool pprof -tagfocus op=<step>).
 	Goroutine string
 }
 
@@ -57,6 +59,8 @@ func (r StepReport) note() string {
 // Report is what one stop did: why it began, each step's outcome, what happened to
 // the messages, and the reports of the children that stopped with it.
 type Report struct {
+	ID       StopID // identifies the stop in notices, events and log records
+	Parent   StopID // the stop that caused this one (a parent's), or zero
 	Actor    string // who stopped; set by the mailbox
 	Reason   *Reason
 	Start    time.Time
@@ -167,7 +171,10 @@ func (r *Report) write(w io.Writer, detail bool, indent string) {
 		if detail {
 			extra := []string{at}
 			if s.Progress != nil {
-				extra = append(extra, "progress: "+s.Progress.String())
+				extra = append(extra, "progress: "+s.Progress.Detail())
+			}
+			if s.Partial != nil {
+				extra = append(extra, fmt.Sprintf("partial: %v", s.Partial))
 			}
 			if s.Goroutine != "" {
 				extra = append(extra, "goroutine "+s.Goroutine)

@@ -83,7 +83,7 @@ func TestReportIsExactToTheStep(t *testing.T) {
 		assert.NotContains(t, out, "progress", "and the progress")
 
 		detail := fmt.Sprintf("%+v", rep)
-		assert.Contains(t, detail, "+250ms  progress: halfway (1/2)  1 request, 1 deferred")
+		assert.Contains(t, detail, "+250ms  progress: halfway (1/2), 2/s, 500ms left  1 request, 1 deferred")
 		assert.Contains(t, detail, "+1.35s  disk full")
 		assert.Contains(t, detail, "+3.45s")
 		assert.Equal(t, out, fmt.Sprintf("%v", rep), "%v is String")

@@ -39,6 +39,10 @@ type Config struct {
 	// Order is how the Children step stops children: all at once, or one at a time in
 	// reverse start order.
 	Order Order
+	// ProgressEvery is the least time between two Progressed notices to the parent:
+	// the last report of an interval goes at its end. Zero means
+	// DefaultProgressEvery (ten a second); negative means none.
+	ProgressEvery time.Duration
 	// Logger takes the mailbox's log records; nil means the actor system's logger.
 	// Phases and completed steps log at Debug; failed, timed-out, forced and
 	// abandoned steps at Warn. Each record has the actor (PIDText) and, for a step,

@@ -158,10 +158,10 @@ func (m *Mailbox) PostSystemMessage(msg any) {
 			// finalizes the parent: for a child already stopping, that is no new request.
 			return
 		}
-		m.request(stopKind, nil, nil, time.Time{})
+		m.request(stopKind, nil, nil, time.Time{}, 0)
 		return
 	case *actor.Restart:
-		m.request(restartKind, nil, nil, time.Time{})
+		m.request(restartKind, nil, nil, time.Time{}, 0)
 		return
 	}
 	m.pushSys(msg)
@@ -186,9 +186,14 @@ func (m *Mailbox) parentFinalizing() bool {
 // recorded at once for the stop under way, so that it reaches this actor's report
 // even if Receive never runs again. Capacity does not bound notices.
 func (m *Mailbox) postNotice(msg any, n Notice) {
-	if f, ok := n.(*Finished); ok {
+	switch n := n.(type) {
+	case *Finished:
 		if st := m.stop.Load(); st != nil {
-			st.watch().addReport(f.Report) // a restart's report has its children's too
+			st.watch().addReport(n.Report) // a restart's report has its children's too
+		}
+	case *Progressed:
+		if st := m.stop.Load(); st != nil {
+			st.watch().childProgress(n)
 		}
 	}
 	m.pushSys(msg)

@@ -11,14 +11,17 @@ import (
 
 // Notice is what a stopping component tells its parent, and whoever asked it to
 // stop: an ordinary user message, so the parent handles it in Receive or ignores it,
-// also published on the EventStream. A stopping parent still takes notices. The set
-// is closed: DeferredCancel, Interrupted, Forced, Abandoned, Finished.
+// also published on the EventStream when the system asks for events. A stopping
+// parent still takes notices. Each names the stop it is about (Stop, as in the
+// report and the log records). The set is closed: DeferredCancel, Interrupted,
+// Forced, Abandoned, Progressed, Finished.
 type Notice interface{ notice() }
 
 // DeferredCancel says a cancellation request reached a step that defers it, or
 // arrived between steps and waits for the next one (Step is then empty).
 type DeferredCancel struct {
 	Child      *actor.PID
+	Stop       lifecycle.StopID
 	Step       string
 	Policy     policy.Policy
 	Cause      error         // the request's reason
@@ -30,6 +33,7 @@ type DeferredCancel struct {
 // Interrupted says a cancellation request interrupted a plain step.
 type Interrupted struct {
 	Child    *actor.PID
+	Stop     lifecycle.StopID
 	Step     string
 	Cause    error
 	Requests int
@@ -40,6 +44,7 @@ type Interrupted struct {
 // Always steps run from now on.
 type Forced struct {
 	Child *actor.PID
+	Stop  lifecycle.StopID
 	Step  string // the step running when the force came, if any
 	Cause error  // matches lifecycle.ErrForced's causes: ErrBudgetExpired, ErrBrutal, ...
 }
@@ -48,6 +53,7 @@ type Forced struct {
 // it. Goroutine is the pprof label of the goroutine left running it.
 type Abandoned struct {
 	Child     *actor.PID
+	Stop      lifecycle.StopID
 	Step      string
 	Goroutine string
 }
@@ -59,6 +65,7 @@ type Abandoned struct {
 // it before protoactor may stop it; see the package doc).
 type Finished struct {
 	Child  *actor.PID
+	Stop   lifecycle.StopID
 	Report *lifecycle.Report
 
 	child *Mailbox // the child that waits for a plain parent to hear this; nil if none
@@ -81,7 +88,18 @@ func (heard) IgnoreDeadLetterLogging() {}
 
 var heardMessage any = heard{}
 
+// Progressed carries a step's progress, at most one per Config.ProgressEvery (the
+// last one of an interval comes at its end). A stopping parent adds its children's
+// up in its Snapshot.
+type Progressed struct {
+	Child    *actor.PID
+	Stop     lifecycle.StopID
+	Step     string
+	Progress lifecycle.Progress
+}
+
 func (*DeferredCancel) notice() {}
+func (*Progressed) notice()     {}
 func (*Interrupted) notice()    {}
 func (*Forced) notice()         {}
 func (*Abandoned) notice()      {}
@@ -89,12 +107,12 @@ func (*Finished) notice()       {}
 
 // noticeRequest tells the parent, and the requester, what a later request did.
 // The caller holds st.noticeMu.
-func (m *Mailbox) noticeRequest(rc lifecycle.Receipt, reason *lifecycle.Reason, from *actor.PID, left time.Duration) Notice {
+func (m *Mailbox) noticeRequest(st *stopState, rc lifecycle.Receipt, reason *lifecycle.Reason, from *actor.PID, left time.Duration) Notice {
 	var n Notice
 	if rc.Interrupted() {
-		n = &Interrupted{Child: m.self(), Step: rc.Step, Cause: reason, Requests: rc.Requests, Elapsed: rc.Elapsed}
+		n = &Interrupted{Child: m.self(), Stop: st.id, Step: rc.Step, Cause: reason, Requests: rc.Requests, Elapsed: rc.Elapsed}
 	} else if rc.Deferred || rc.Held {
-		n = &DeferredCancel{Child: m.self(), Step: rc.Step, Policy: rc.Policy, Cause: reason,
+		n = &DeferredCancel{Child: m.self(), Stop: st.id, Step: rc.Step, Policy: rc.Policy, Cause: reason,
 			Requests: rc.Requests, Elapsed: rc.Elapsed, BudgetLeft: left}
 	} else {
 		return nil
