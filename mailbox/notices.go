@@ -163,6 +163,9 @@ func (m *Mailbox) postFinished(st *stopState, f *Finished) (wait bool) {
 		pm.PostUserMessage(&actor.MessageEnvelope{Message: f, Sender: parent})
 		return false
 	}
+	if parent != nil && routed(sys, parent, f) {
+		return false // a parent deaf to notices (remote's activator): nobody to wait for
+	}
 	p, ok := localActor(sys, parent)
 	if !ok {
 		return false
@@ -175,9 +178,13 @@ func (m *Mailbox) postFinished(st *stopState, f *Finished) (wait bool) {
 	return wait
 }
 
-// sendToActor sends n to pid if pid is a local actor: a guardian panics on user
-// messages, and a future would take a notice for its answer.
+// sendToActor sends n to pid if pid is a local actor (a guardian panics on user
+// messages, and a future would take a notice for its answer), or through the
+// installed Remote if pid is on another node.
 func sendToActor(sys *actor.ActorSystem, pid *actor.PID, n Notice) {
+	if pid == nil || routed(sys, pid, n) {
+		return
+	}
 	if p, ok := localActor(sys, pid); ok {
 		p.SendUserMessage(pid, n)
 	}
