@@ -42,6 +42,16 @@ const quickKind = "quick"
 
 var quickParents = make(chan *actor.PID, 16)
 
+// benchComponent is a component with three plain steps, for BenchmarkRemoteStop.
+var benchComponent = qactor.Component[*silent]{
+	New: func() *silent { return &silent{} },
+	Steps: []qactor.Step[*silent]{
+		{Name: "flush", Policy: policy.Plain, Timeout: time.Second, Run: (*silent).step},
+		{Name: "deregister", Policy: policy.Plain, Timeout: time.Second, Run: (*silent).step},
+		{Name: "close", Policy: policy.Plain, Timeout: time.Second, Always: true, Run: (*silent).step},
+	},
+}.MustProps()
+
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {
 		os.Exit(child(mode))
@@ -66,6 +76,8 @@ func TestMain(m *testing.M) {
 			qa, err = qremote.Install(sys, qremote.Config{})
 		case 1:
 			r.Register(quickKind, quick)
+			r.Register(rawKind, actor.PropsFromProducer(func() actor.Actor { return rawActor{} }))
+			r.Register(componentKind, benchComponent)
 			qb, err = qremote.Install(sys, qremote.Config{})
 		}
 		return err
