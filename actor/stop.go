@@ -22,9 +22,15 @@ var ErrNotComponent = errors.New("quiesce: not a live Quiesce component")
 //
 // If the actor is already stopping, this is one more cancellation request, and Stop
 // waits for the stop under way.
+//
+// A PID of another node is stopped through the system's Remote, when one is
+// installed (github.com/quiesce/quiesce/remote), with the same reason and ctx.
 func Stop(ctx context.Context, system *actor.ActorSystem, pid *actor.PID, cause error) (*lifecycle.Report, error) {
 	mb := mailbox.Of(system, pid)
 	if mb == nil {
+		if r := remoteFor(system, pid); r != nil {
+			return r.Stop(ctx, pid, lifecycle.NewReason(lifecycle.Requested, cause))
+		}
 		return nil, ErrNotComponent
 	}
 	t := mb.Request(lifecycle.NewReason(lifecycle.Requested, cause), nil)
@@ -49,10 +55,14 @@ func SnapshotOf(system *actor.ActorSystem, pid *actor.PID) (mailbox.Snapshot, bo
 }
 
 // PhaseOf returns the phase of pid's current incarnation, and false if pid is not a
-// live Quiesce component.
+// live Quiesce component. A PID of another node is asked through the system's
+// Remote, when one is installed.
 func PhaseOf(system *actor.ActorSystem, pid *actor.PID) (lifecycle.Phase, bool) {
 	if mb := mailbox.Of(system, pid); mb != nil {
 		return mb.Phase(), true
+	}
+	if r := remoteFor(system, pid); r != nil {
+		return r.Phase(pid)
 	}
 	return 0, false
 }
@@ -101,11 +111,17 @@ func Result(f *actor.Future) (any, error) {
 // stopping yet: the running step's own ctx is cancelled (lifecycle.ErrForced, with
 // cause), only Always steps run, and every descendant still stopping is forced too.
 // It does not wait; Stop or Shutdown, called before or after, returns the report.
+// A PID of another node is forced through the system's Remote, when one is
+// installed: Force then waits until that node has forced it, or failed to.
 func Force(system *actor.ActorSystem, cause error, pids ...*actor.PID) error {
 	var errs []error
 	for _, pid := range pids {
 		mb := mailbox.Of(system, pid)
 		if mb == nil {
+			if r := remoteFor(system, pid); r != nil {
+				errs = append(errs, r.Force(pid, cause))
+				continue
+			}
 			errs = append(errs, fmt.Errorf("%v: %w", pid, ErrNotComponent))
 			continue
 		}

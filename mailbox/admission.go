@@ -109,7 +109,9 @@ func (m *Mailbox) refuse(msg any, err error, reason *lifecycle.Reason) {
 	}
 	sys := m.ctx.ActorSystem()
 	if sender != nil {
-		sys.Root.Send(sender, r)
+		if !routed(sys, sender, r) {
+			sys.Root.Send(sender, r)
+		}
 		return
 	}
 	sys.DeadLetter.SendUserMessage(r.Actor, r)

@@ -91,8 +91,8 @@ func (o *observer) Progress(step string, p lifecycle.Progress) {
 // the last one of an interval goes.
 func (m *Mailbox) progressed(st *stopState, n *Progressed) {
 	every := m.cfg.ProgressEvery
-	if every < 0 || m.ctx == nil || m.ctx.Parent() == nil {
-		return
+	if every < 0 || m.ctx == nil || (m.ctx.Parent() == nil && m.watchers.Load() == nil && !m.publishing()) {
+		return // nobody to tell
 	}
 	if every == 0 {
 		every = DefaultProgressEvery

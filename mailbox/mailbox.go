@@ -45,6 +45,8 @@ type Mailbox struct {
 	pump atomic.Pointer[chan struct{}]
 	// waiting is what the Children step waits for (actor goroutine only).
 	waiting *awaiting
+	// watchers hear every notice, as the parent does (Watch); copied on write, under mu.
+	watchers atomic.Pointer[[]*actor.PID]
 
 	mu      sync.Mutex
 	stop    atomic.Pointer[stopState] // the stop under way or done; nil while running

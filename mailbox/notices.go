@@ -152,6 +152,72 @@ func (m *Mailbox) post(n Notice, also *actor.PID) {
 	if also != nil && (parent == nil || !also.Equal(parent)) {
 		sendToActor(sys, also, n)
 	}
+	if ws := m.watchers.Load(); ws != nil {
+		for _, w := range *ws {
+			if (parent == nil || !w.Equal(parent)) && (also == nil || !w.Equal(also)) {
+				sendToActor(sys, w, n)
+			}
+		}
+	}
+}
+
+// Watch makes watcher hear every notice of this actor's stops from now on, as its
+// parent does (DeferredCancel, Interrupted, Forced, Abandoned, Progressed, and
+// Finished last), in the order they were sent, until Unwatch or the actor's end. A
+// watcher may be on another node when remote support is installed (see
+// InstallRemote). A watch that begins once the stop's Finished has gone hears
+// nothing of it: read Ticket.Report then.
+func (m *Mailbox) Watch(watcher *actor.PID) {
+	if watcher == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ws []*actor.PID
+	if old := m.watchers.Load(); old != nil {
+		for _, w := range *old {
+			if w.Equal(watcher) {
+				return
+			}
+		}
+		ws = append(ws, *old...)
+	}
+	ws = append(ws, watcher)
+	m.watchers.Store(&ws)
+}
+
+// Unwatch ends what Watch began.
+func (m *Mailbox) Unwatch(watcher *actor.PID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.watchers.Load()
+	if old == nil {
+		return
+	}
+	var ws []*actor.PID
+	for _, w := range *old {
+		if !w.Equal(watcher) {
+			ws = append(ws, w)
+		}
+	}
+	m.watchers.Store(&ws)
+}
+
+// finishedToWatchers sends f to the watchers, without the hook that a plain parent's
+// auto-response pulls (the child waits for its parent, not for them).
+func (m *Mailbox) finishedToWatchers(f *Finished) {
+	ws := m.watchers.Load()
+	if ws == nil || len(*ws) == 0 || m.ctx == nil {
+		return
+	}
+	plain := *f
+	plain.child = nil
+	parent := m.ctx.Parent()
+	for _, w := range *ws {
+		if parent == nil || !w.Equal(parent) {
+			sendToActor(m.ctx.ActorSystem(), w, &plain)
+		}
+	}
 }
 
 // postFinished sends the report to the parent, in an envelope whose sender takes
@@ -167,6 +233,7 @@ func (m *Mailbox) postFinished(st *stopState, box *finishedBox) (wait bool) {
 	if m.ctx == nil {
 		return false
 	}
+	m.finishedToWatchers(f)
 	sys := m.ctx.ActorSystem()
 	parent := m.ctx.Parent()
 	pm := m.parentMB.Load()
@@ -177,6 +244,9 @@ func (m *Mailbox) postFinished(st *stopState, box *finishedBox) (wait bool) {
 		env.Sender = parent
 		pm.PostUserMessage(env)
 		return false
+	}
+	if parent != nil && routed(sys, parent, f) {
+		return false // a parent deaf to notices (remote's activator): nobody to wait for
 	}
 	p, ok := localActor(sys, parent)
 	if !ok {
@@ -197,9 +267,13 @@ type finishedBox struct {
 	env actor.MessageEnvelope
 }
 
-// sendToActor sends n to pid if pid is a local actor: a guardian panics on user
-// messages, and a future would take a notice for its answer.
+// sendToActor sends n to pid if pid is a local actor (a guardian panics on user
+// messages, and a future would take a notice for its answer), or through the
+// installed Remote if pid is on another node.
 func sendToActor(sys *actor.ActorSystem, pid *actor.PID, n Notice) {
+	if pid == nil || routed(sys, pid, n) {
+		return
+	}
 	if p, ok := localActor(sys, pid); ok {
 		p.SendUserMessage(pid, n)
 	}
