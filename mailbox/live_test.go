@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -217,4 +218,38 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// A watcher hears every notice of a stop, in order, Finished last, as the parent does;
+// Unwatch ends it.
+func TestAWatcherHearsEveryNoticeAsTheParentDoes(t *testing.T) {
+	sys := newSystem()
+	hold, reported := make(chan struct{}), make(chan struct{})
+	plan := lifecycle.MustPlan(lifecycle.Step{Name: "drain", Policy: policy.DeferFlag, Run: func(ctx context.Context) error {
+		lifecycle.ReportProgress(ctx, "drained", 1, 1)
+		close(reported)
+		<-hold
+		return nil
+	}})
+	_, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, func(actor.Context) {})) // no parent
+	watcher := &noticeLog{finished: make(chan struct{})}
+	wpid := sys.Root.Spawn(actor.PropsFromFunc(watcher.Receive))
+	gone := &noticeLog{}
+	gpid := sys.Root.Spawn(actor.PropsFromFunc(gone.Receive))
+	mb.Watch(wpid)
+	mb.Watch(wpid) // once is enough
+	mb.Watch(gpid)
+	mb.Unwatch(gpid)
+	tk := mb.Request(nil, nil)
+	recv(t, reported, "the progress")
+	mb.Request(nil, nil)
+	close(hold)
+	stopped(t, tk, "the actor")
+	recv(t, watcher.finished, "the watcher to hear Finished")
+	var kinds []string
+	for _, n := range watcher.all() {
+		kinds = append(kinds, fmt.Sprintf("%T", n))
+	}
+	assert.Equal(t, []string{"*mailbox.Progressed", "*mailbox.DeferredCancel", "*mailbox.Finished"}, kinds)
+	assert.Empty(t, gone.all(), "an unwatched actor hears nothing")
 }
