@@ -4,6 +4,7 @@
 //	go run ./internal/mutants                 # every mutant
 //	go run ./internal/mutants -run 'restart'  # the mutants whose name matches
 //	go run ./internal/mutants -list           # the table, and a check that it is not stale
+//	go run ./internal/mutants -equivalent     # also run the mutants argued equivalent
 //
 // The table (table.go) holds each mutant: the file, an exact snippet of it, what
 // replaces the snippet, and the promise that the change breaks. For each mutant, in
@@ -19,8 +20,9 @@
 //  3. The files are restored before the next mutant.
 //
 // A mutant that no test kills survives. A mutant whose entry explains why it
-// cannot change behaviour (equivalent) is only checked for staleness, not run. The
-// command exits non-zero if any mutant survived, is stale, or does not build.
+// cannot change behaviour (equivalent) is only checked for staleness, not run
+// (-equivalent runs it: a kill then proves the argument wrong). The command exits
+// non-zero if any mutant survived, is stale, or does not build.
 //
 // It is not run by CI: a full pass of the 40 mutants takes about 11 minutes on 2
 // cores (a killed mutant takes 5 to 20 s: a build and the first failing package; a
@@ -92,13 +94,18 @@ func main() {
 		list    = flag.Bool("list", false, "print the table and check it for staleness; run nothing")
 		verbose = flag.Bool("v", false, "print the test output of every mutant that survives or does not build")
 		timeout = flag.Duration("timeout", 120*time.Second, "go test -timeout, per package")
+		equiv   = flag.Bool("equivalent", false, "also run the mutants argued equivalent, to check the argument")
 	)
 	flag.Parse()
+	runEquivalent = *equiv
 	if err := mainErr(*run, *list, *verbose, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "mutants:", err)
 		os.Exit(1)
 	}
 }
+
+// runEquivalent says to run the mutants argued equivalent too (-equivalent).
+var runEquivalent bool
 
 func mainErr(pattern string, listOnly, verbose bool, timeout time.Duration) error {
 	match, err := regexp.Compile(pattern)
@@ -184,7 +191,7 @@ func try(dir string, m *mutant, deps map[string][]string, timeout time.Duration)
 			panic(err) // the scratch copy is broken: no later result could be trusted
 		}
 	}()
-	if m.equivalent != "" {
+	if m.equivalent != "" && !runEquivalent {
 		r.verdict, r.detail = equivalent, "not run: "+abbreviate(m.equivalent)
 		return r
 	}
@@ -210,9 +217,15 @@ func try(dir string, m *mutant, deps map[string][]string, timeout time.Duration)
 			return r
 		}
 		r.verdict, r.detail = killed, pkg+": "+killers(out)
+		if m.equivalent != "" {
+			r.verdict, r.detail = invalid, "argued equivalent, but killed: "+r.detail
+		}
 		return r
 	}
 	r.verdict, r.detail = survived, "no test failed in "+strings.Join(pkgs, " ")
+	if m.equivalent != "" {
+		r.verdict = equivalent // and it survived, as argued
+	}
 	return r
 }
 
