@@ -21,11 +21,8 @@ var errOperator = errors.New("operator")
 
 // A force reaches every descendant still stopping (qactor.Force), at any depth: a
 // root forced 2 s into a shutdown forces the child waiting for its own child, and
-// that grandchild, each at once, each told once. Exact on synctest's clock.
-//
-// The Forced notices are read on the EventStream, not in the parents' Receive: a
-// parent whose plan is over before a child's Forced notice reaches it never sees
-// it (a known fault, a Forced notice after Finished, being fixed on main).
+// that grandchild, each at once, each parent told once, in Receive, which step was
+// cut. Exact on synctest's clock.
 func TestAForceReachesEveryDescendantThreeLevelsDown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		leaf := &spec{name: "l", steps: []stepSpec{
@@ -37,7 +34,8 @@ func TestAForceReachesEveryDescendantThreeLevelsDown(t *testing.T) {
 		sys := newSystem()
 		published, unsubscribe := events[*mailbox.Forced](sys)
 		defer unsubscribe()
-		pid := spawnTree(t, sys, root, &notices{}, size(root))
+		heard := &notices{}
+		pid := spawnTree(t, sys, root, heard, size(root))
 		start := time.Now()
 		done := make(chan *qactor.Tree, 1)
 		go func() {
@@ -80,9 +78,22 @@ func TestAForceReachesEveryDescendantThreeLevelsDown(t *testing.T) {
 		synctest.Wait()
 		var forced []string
 		for len(published) > 0 {
-			forced = append(forced, (<-published).Child.Id) // its Step: see TestAForcedNoticeNamesTheStepTheForceCut
+			f := <-published
+			forced = append(forced, f.Child.Id+" in "+f.Step)
 		}
-		assert.ElementsMatch(t, []string{"r", "r/m", "r/m/l"}, forced, "each level was told forced, once")
+		assert.ElementsMatch(t, []string{"r in children", "r/m in children", "r/m/l in work"}, forced,
+			"each level was forced once, in the step it was running")
+		heardForced := func(parent string) []string {
+			var out []string
+			for _, n := range heard.by[parent] {
+				if f, ok := n.(*mailbox.Forced); ok {
+					out = append(out, f.Child.Id+" in "+f.Step)
+				}
+			}
+			return out
+		}
+		assert.Equal(t, []string{"r/m in children"}, heardForced("r"), "the root heard, in Receive, its child was forced")
+		assert.Equal(t, []string{"r/m/l in work"}, heardForced("m"), "the child heard the grandchild was forced")
 		settle()
 	})
 }
@@ -167,14 +178,9 @@ func TestAShutdownWhoseCtxEndsForcesTheRoots(t *testing.T) {
 	})
 }
 
-// A Forced notice names the step running when the force came (mailbox.Forced.Step).
-//
-// Skipped: it fails about one run in three. Mailbox.Force reads the running step
-// (exec.Running) only after it has forced the execution and the children; by then
-// a step that honours the force, here the Children step, may have returned, and
-// the notice names no step. Unskip once Force reads the step before it forces.
+// A Forced notice names the step running when the force came (mailbox.Forced.Step),
+// here a Children step that returns as soon as the force reaches its children.
 func TestAForcedNoticeNamesTheStepTheForceCut(t *testing.T) {
-	t.Skip("known fault: Mailbox.Force reads the running step after forcing it (mailbox/stop.go Force)")
 	for range 20 {
 		synctest.Test(t, func(t *testing.T) {
 			root := &spec{name: "r", children: []*spec{{name: "c", steps: []stepSpec{{name: "work", policy: policy.DeferFlag, d: time.Minute}}}}}
