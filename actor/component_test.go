@@ -239,7 +239,7 @@ func TestOptionsAreAppliedToTheActor(t *testing.T) {
 			assert.True(t, f.Child.Equal(pid))
 			assert.Equal(t, tc.reason, f.Report.Reason.Kind)
 			if tc.reason == lifecycle.Restarting {
-				res, err := qactor.Result(sys.Root.RequestFuture(pid, "ping", patience))
+				res, err := qactor.Result(sys.Root.RequestFuture(pid, "ping", bound))
 				require.NoError(t, err, "the answer of the new incarnation")
 				assert.Equal(t, "ok ping", res, "the new incarnation runs")
 			}
@@ -335,11 +335,11 @@ func TestResultMapsARefusalToAnErrorAndPassesEverythingElseThrough(t *testing.T)
 		}}},
 	}))
 
-	res, err := qactor.Result(sys.Root.RequestFuture(comp, "hi", patience))
+	res, err := qactor.Result(sys.Root.RequestFuture(comp, "hi", bound))
 	require.NoError(t, err, "the component's answer")
 	assert.Equal(t, "ok hi", res, "an ordinary answer")
 
-	res, err = qactor.Result(sys.Root.RequestFuture(plain, "hi", patience))
+	res, err = qactor.Result(sys.Root.RequestFuture(plain, "hi", bound))
 	assert.NoError(t, err, "an error sent as the answer is an answer")
 	assert.Same(t, answer, res)
 
@@ -350,7 +350,7 @@ func TestResultMapsARefusalToAnErrorAndPassesEverythingElseThrough(t *testing.T)
 		assert.NoError(t, err)
 	}()
 	recv(t, inStep, "the step to begin") // stopping: new messages are refused
-	res, err = qactor.Result(sys.Root.RequestFuture(comp, "late", patience))
+	res, err = qactor.Result(sys.Root.RequestFuture(comp, "late", bound))
 	assert.Nil(t, res)
 	var r *mailbox.Refused
 	require.ErrorAs(t, err, &r, "a refusal is an error")
@@ -362,7 +362,7 @@ func TestResultMapsARefusalToAnErrorAndPassesEverythingElseThrough(t *testing.T)
 	close(gate)
 	recv(t, stopped, "Stop to return")
 
-	_, err = qactor.Result(sys.Root.RequestFuture(comp, "gone", patience))
+	_, err = qactor.Result(sys.Root.RequestFuture(comp, "gone", bound))
 	assert.ErrorIs(t, err, actor.ErrDeadLetter, "the future's own error passes through")
 	require.NoError(t, sys.Root.StopFuture(plain).Wait(), "the plain actor to stop")
 }
@@ -393,10 +393,10 @@ func TestStopReturnsTheCallersCauseWhenItsCtxEndsFirstAndTheStopGoesOn(t *testin
 	gaveUp := errors.New("the caller gave up")
 	ctx, cancel := context.WithCancelCause(context.Background())
 	go func() {
-		<-inStep // the test waits for Stop, bounded by patience: see below
+		<-inStep // the test waits for Stop, bounded by bound: see below
 		cancel(gaveUp)
 	}()
-	defer time.AfterFunc(patience, func() { cancel(fmt.Errorf("waited %v for the step to begin", patience)) }).Stop()
+	defer time.AfterFunc(bound, func() { cancel(fmt.Errorf("waited %v for the step to begin", bound)) }).Stop()
 	rep, err := qactor.Stop(ctx, sys, pid, errors.New("deploy"))
 	assert.ErrorIs(t, err, gaveUp, "the caller's cause, not a bare context.Canceled")
 	assert.Nil(t, rep, "no report while the plan runs")

@@ -156,7 +156,7 @@ func (s *supervised) live(i int) bool {
 // sync returns once the parent has handled every message posted to it before: a
 // stop, a system message, would overtake the notices still in its queue.
 func (s *supervised) sync(t *testing.T) {
-	_, err := s.sys.Root.RequestFuture(s.parent, "sync", patience).Result()
+	_, err := s.sys.Root.RequestFuture(s.parent, "sync", bound).Result()
 	require.NoError(t, err, "the parent to handle what was posted to it")
 }
 
@@ -249,7 +249,7 @@ func TestProtoactorStrategiesWorkUnchangedAndTheirDirectivesRunThePlan(t *testin
 					assert.Equal(t, lifecycle.Completed, rep.Steps[0].Status)
 				}
 				if tc.live[i] {
-					res, err := qactor.Result(sys.Root.RequestFuture(s.kids[i], "after", patience))
+					res, err := qactor.Result(sys.Root.RequestFuture(s.kids[i], "after", bound))
 					require.NoError(t, err, "c%d's answer", i+1)
 					assert.Equal(t, "ok after", res, "c%d's current incarnation runs", i+1)
 				}
@@ -284,7 +284,7 @@ func TestARestartCarriesTheCauseOfThisFailureNotAnEarlierOne(t *testing.T) {
 		resume := func(any) actor.Directive { return actor.ResumeDirective }
 		s := supervise(t, sys, actor.NewOneForOneStrategy(10, time.Minute, resume), 1, nil)
 		sys.Root.Send(s.kids[0], "crash")
-		res, err := qactor.Result(sys.Root.RequestFuture(s.kids[0], "ping", patience))
+		res, err := qactor.Result(sys.Root.RequestFuture(s.kids[0], "ping", bound))
 		require.NoError(t, err, "the resumed child's answer")
 		require.Equal(t, "ok ping", res, "resumed: the same incarnation answers")
 		p, _ := sys.ProcessRegistry.Get(s.kids[0])

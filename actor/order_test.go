@@ -38,9 +38,9 @@ func TestQueuedMessagesDrainBeforeTheFirstStepAndStepsRunInOrder(t *testing.T) {
 		assert.NoError(t, err)
 		done <- rep
 	}()
-	require.Eventually(t, func() bool { p, _ := qactor.PhaseOf(sys, pid); return p == lifecycle.Stopping }, patience, time.Millisecond,
+	require.Eventually(t, func() bool { p, _ := qactor.PhaseOf(sys, pid); return p == lifecycle.Stopping }, bound, time.Millisecond,
 		"the component to be stopping")
-	late := sys.Root.RequestFuture(pid, "late", patience)
+	late := sys.Root.RequestFuture(pid, "late", bound)
 	close(block)
 	rep := recv(t, done, "Stop to return")
 

@@ -87,7 +87,7 @@ func TestPoisonHandlesWhatCameBeforeThePillAndRefusesWhatCameAfter(t *testing.T)
 	recv(t, entered, `"block" to be handled`)
 	sys.Root.Send(pid, "before")
 	poisoned := sys.Root.PoisonFuture(pid)
-	after := sys.Root.RequestFuture(pid, "after", patience)
+	after := sys.Root.RequestFuture(pid, "after", bound)
 	close(block)
 	require.NoError(t, poisoned.Wait(), "the poisoned component to stop")
 

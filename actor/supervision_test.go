@@ -94,7 +94,7 @@ func TestARestartDirectiveRunsThePlanThenStartsANewIncarnationThatKeepsTheQueue(
 	f := recv(t, finished, "the Finished notice of the restart")
 	assert.Equal(t, lifecycle.Restarting, f.Report.Reason.Kind)
 	assert.ErrorContains(t, f.Report.Reason, "boom", "the restart's reason carries the failure")
-	res, err := qactor.Result(sys.Root.RequestFuture(pid, "after", patience))
+	res, err := qactor.Result(sys.Root.RequestFuture(pid, "after", bound))
 	require.NoError(t, err, "the answer of the new incarnation")
 	assert.Equal(t, "ok after", res)
 	assert.Equal(t, int32(2), heldBy.Load(), "the new incarnation handled the held message")

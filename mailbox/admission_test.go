@@ -26,7 +26,7 @@ type way struct {
 
 var ways = []way{
 	{"a RequestFuture", "ok late", func(t *testing.T, sys *actor.ActorSystem, pid *actor.PID, _ *probe) any {
-		res, err := sys.Root.RequestFuture(pid, "late", patience).Result()
+		res, err := sys.Root.RequestFuture(pid, "late", bound).Result()
 		require.NoError(t, err, "no timeout, no dead letter")
 		return res
 	}},
@@ -57,8 +57,8 @@ var ways = []way{
 			return got
 		case d := <-dead:
 			return d
-		case <-time.After(patience):
-			t.Fatalf("waited %v for \"late\" to reach Receive or the dead letters", patience)
+		case <-time.After(bound):
+			t.Fatalf("waited %v for \"late\" to reach Receive or the dead letters", bound)
 			return nil
 		}
 	}},
@@ -140,7 +140,7 @@ func TestAfterTheActorStoppedARefusalSaysStopped(t *testing.T) {
 	require.Equal(t, lifecycle.Stopped, mb.Phase())
 	require.Nil(t, mailbox.Of(sys, pid))
 
-	future := actor.NewFuture(sys, patience)
+	future := actor.NewFuture(sys, bound)
 	proc.SendUserMessage(pid, &actor.MessageEnvelope{Message: "asked", Sender: future.PID()})
 	proc.SendUserMessage(pid, "told")
 	res, err := future.Result()

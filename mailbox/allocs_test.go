@@ -31,14 +31,14 @@ func TestARunningMailboxAllocatesNothingPerMessage(t *testing.T) {
 		}, opts...))
 		defer func() { require.NoError(t, sys.Root.StopFuture(pid).Wait(), "the actor to stop") }()
 		// One timer for the whole run, made outside it: a wait's bound that allocates nothing.
-		bound := time.NewTimer(patience)
-		defer bound.Stop()
+		deadline := time.NewTimer(bound)
+		defer deadline.Stop()
 		timedOut := false
 		send := func() {
 			sys.Root.Send(pid, msg)
 			select {
 			case <-handled:
-			case <-bound.C:
+			case <-deadline.C:
 				timedOut = true
 			}
 		}
@@ -46,7 +46,7 @@ func TestARunningMailboxAllocatesNothingPerMessage(t *testing.T) {
 			send() // warm up: the queue has grown, the goroutines exist
 		}
 		allocs := testing.AllocsPerRun(1000, send)
-		require.False(t, timedOut, "waited %v for a message to be handled", patience)
+		require.False(t, timedOut, "waited %v for a message to be handled", bound)
 		return allocs
 	}
 	stock := measure(t)

@@ -54,7 +54,7 @@ func TestAMessageBatchIsUnpackedAsTheStockMailboxDoes(t *testing.T) {
 			sys.Root.Send(pid, batch{"a", "b", "c"})
 			assert.Equal(t, want, recvN(t, got, len(want), "the batch sent, message by message"), "sent")
 
-			res, err := sys.Root.RequestFuture(pid, batch{"a", "b", "c"}, patience).Result()
+			res, err := sys.Root.RequestFuture(pid, batch{"a", "b", "c"}, bound).Result()
 			require.NoError(t, err, "the answer to the batch requested")
 			assert.Equal(t, "ok batch", res, "requested: the batch carries the sender, its messages do not")
 			assert.Equal(t, want, recvN(t, got, len(want), "the batch requested, message by message"), "requested")

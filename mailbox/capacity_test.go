@@ -34,7 +34,7 @@ func TestAFullQueueRefusesWithErrFullWhileRunningAndTakesMessagesOnceThereIsRoom
 	dead, unsubscribe := deadLetters(sys, pid)
 	defer unsubscribe()
 
-	asked, err := sys.Root.RequestFuture(pid, "asked", patience).Result()
+	asked, err := sys.Root.RequestFuture(pid, "asked", bound).Result()
 	require.NoError(t, err, "a refusal, at once: no timeout")
 	sys.Root.Send(pid, "told")
 	told := recv(t, dead, "the refusal of the message told, as a dead letter")
@@ -52,7 +52,7 @@ func TestAFullQueueRefusesWithErrFullWhileRunningAndTakesMessagesOnceThereIsRoom
 
 	close(p.release)
 	assert.Equal(t, []any{"q0", "q1"}, p.take(2, "the messages that fitted"), "what fitted is handled; what did not never arrives")
-	res, err := sys.Root.RequestFuture(pid, "later", patience).Result()
+	res, err := sys.Root.RequestFuture(pid, "later", bound).Result()
 	require.NoError(t, err, "the answer to a request once there is room")
 	assert.Equal(t, "ok later", res, "once there is room, messages are taken again")
 	assert.Equal(t, "later", p.next("\"later\" to reach Receive"))

@@ -28,10 +28,10 @@ func TestMessagesQueuedBeforeTheStopAreDrainedInOrderBeforeTheFirstStep(t *testi
 				sys.Root.Send(pid, fmt.Sprint("m", i))
 				want = append(want, fmt.Sprint("m", i))
 			}
-			asked := sys.Root.RequestFuture(pid, "asked", patience) // a request queued before the stop is answered
+			asked := sys.Root.RequestFuture(pid, "asked", bound) // a request queued before the stop is answered
 			want = append(want, "asked", "step first", "step second")
 			sys.Root.Stop(pid)
-			late := sys.Root.RequestFuture(pid, "late", patience) // one sent after it is refused
+			late := sys.Root.RequestFuture(pid, "late", bound) // one sent after it is refused
 			close(p.release)
 
 			assert.Equal(t, want, p.take(len(want), "the queue, then the steps"), "the queue, in order, then the steps")

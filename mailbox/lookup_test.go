@@ -22,7 +22,7 @@ func TestOfFindsTheMailboxOfALiveQuiesceActorOnly(t *testing.T) {
 	t.Cleanup(func() { sys.Root.Stop(stock); sys.Root.Stop(live) })
 	sys.Root.Stop(stopped)
 	recv(t, smb.Ticket().Done(), "the stop to end")
-	future := actor.NewFuture(sys, patience)
+	future := actor.NewFuture(sys, bound)
 	t.Cleanup(func() { sys.Root.Send(future.PID(), "done") })
 
 	tests := []struct {

@@ -22,24 +22,24 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// patience bounds every wait in these tests: far longer than anything here takes,
+// bound limits every wait in these tests: far longer than anything here takes,
 // so that running out of it means a fault, reported as a failure that names what
 // was awaited instead of a hang until the package timeout.
-const patience = 10 * time.Second
+const bound = 10 * time.Second
 
 // within runs f on a goroutine of its own and returns what it returned, or fails
-// the test, saying what it waited for, when f takes longer than patience.
+// the test, saying what it waited for, when f takes longer than bound.
 func within[T any](t testing.TB, what string, f func() T) T {
 	t.Helper()
 	done := make(chan T, 1)
 	go func() { done <- f() }()
-	timer := time.NewTimer(patience)
+	timer := time.NewTimer(bound)
 	defer timer.Stop()
 	select {
 	case v := <-done:
 		return v
 	case <-timer.C:
-		t.Fatalf("waited %v for %s", patience, what)
+		t.Fatalf("waited %v for %s", bound, what)
 		panic("unreachable")
 	}
 }
@@ -204,8 +204,8 @@ func TestMoreConnectionsThanAllowedAreToldSoAndClosed(t *testing.T) {
 	require.Equal(t, "BYE quit", b.ask("QUIT"))
 	assert.True(t, b.closed())
 	d := dial(t, srv.addr) // b's place is free again once its session has closed
-	for deadline := time.Now().Add(patience); d.ask("GET a") != "VALUE 1"; {
-		require.True(t, time.Now().Before(deadline), "waited %v for b's place to be free", patience)
+	for deadline := time.Now().Add(bound); d.ask("GET a") != "VALUE 1"; {
+		require.True(t, time.Now().Before(deadline), "waited %v for b's place to be free", bound)
 		d = dial(t, srv.addr) // b's session may still be closing: try again
 	}
 }
