@@ -66,15 +66,15 @@ func TestProtoactorsMailboxMiddlewareWorksInAComponent(t *testing.T) {
 		Middleware: []actor.MailboxMiddleware{mw},
 	}))
 	for range 3 {
-		_, err := sys.Root.RequestFuture(pid, "x", 10*time.Second).Result()
-		require.NoError(t, err)
+		_, err := sys.Root.RequestFuture(pid, "x", bound).Result()
+		require.NoError(t, err, "the component's answer")
 	}
 	c := mw.counts()
 	assert.Equal(t, 1, c[0], "started once")
 	assert.Equal(t, 4, c[1], "posted: Started and three requests")
 	assert.Equal(t, 4, c[2], "received: the same four, handled")
 	assert.Positive(t, c[3], "the queue ran dry")
-	_, err := qactor.Stop(context.Background(), sys, pid, nil)
+	_, err := qactor.Stop(within(t, "the component to stop"), sys, pid, nil)
 	require.NoError(t, err)
 }
 
@@ -120,7 +120,7 @@ func TestAComponentsOwnLoggerTakesItsRecords(t *testing.T) {
 		Logger: slog.New(logs),
 		Steps:  []qactor.Step[*worker]{step("close", policy.Plain, nil, false)},
 	}))
-	_, err := qactor.Stop(context.Background(), sys, pid, nil)
+	_, err := qactor.Stop(within(t, "the component to stop"), sys, pid, nil)
 	require.NoError(t, err)
 	assert.Contains(t, logs.messages(), "quiesce: step completed")
 }

@@ -33,7 +33,7 @@ func TestARandomTreeStopsFromItsRootAndEveryRequestComesBackAsANotice(t *testing
 				sys := newSystem()
 				published, unsubscribe := events[mailbox.Notice](sys)
 				defer unsubscribe()
-				pid := spawnTree(sys, root, heard, size(root))
+				pid := spawnTree(t, sys, root, heard, size(root))
 
 				done := make(chan *qactor.Tree)
 				go func() {
@@ -172,7 +172,7 @@ func TestTheLadderBudgetForceAbandonIsObservedRungByRung(t *testing.T) {
 			}}
 		heard := &notices{}
 		sys := newSystem()
-		pid := spawnTree(sys, root, heard, size(root))
+		pid := spawnTree(t, sys, root, heard, size(root))
 		start := time.Now()
 		tree, err := qactor.Shutdown(context.Background(), sys, nil, pid)
 		require.NoError(t, err)
@@ -230,7 +230,7 @@ func TestShutdownKeepsItsDeadlineAndASecondShutdownForces(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			sys := newSystem()
 			root := long()
-			pid := spawnTree(sys, root, &notices{}, size(root))
+			pid := spawnTree(t, sys, root, &notices{}, size(root))
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			start := time.Now()
@@ -246,7 +246,7 @@ func TestShutdownKeepsItsDeadlineAndASecondShutdownForces(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			sys := newSystem()
 			root := long()
-			pid := spawnTree(sys, root, &notices{}, size(root))
+			pid := spawnTree(t, sys, root, &notices{}, size(root))
 			first := make(chan *qactor.Tree)
 			go func() {
 				tree, err := qactor.Shutdown(context.Background(), sys, errors.New("SIGTERM"), pid)
@@ -279,7 +279,7 @@ func TestAParentForcedBeforeItsChildrenStepStillForcesItsChildren(t *testing.T) 
 		sys := newSystem()
 		heard := &notices{}
 		root.childrenLast = true
-		pid := spawnTree(sys, root, heard, size(root))
+		pid := spawnTree(t, sys, root, heard, size(root))
 		done := make(chan *qactor.Tree)
 		go func() {
 			tree, err := qactor.Shutdown(context.Background(), sys, nil, pid)

@@ -18,7 +18,7 @@ import (
 func TestEventsArePublishedOnlyWhenTheSystemAsksForThem(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		sys := actor.NewActorSystem()
-		p := newProbe()
+		p := newProbe(t)
 		plan := lifecycle.MustPlan(p.step("close", policy.Plain, nil))
 		var mb *mailbox.Mailbox
 		if on {
