@@ -50,7 +50,7 @@ var far = actor.NewPID("elsewhere:8090", "future$far")
 
 func TestRefusalsAndNoticesForAnotherNodeGoToTheRemote(t *testing.T) {
 	sys := newSystem()
-	p := newProbe()
+	p := newProbe(t)
 	release := make(chan struct{})
 	pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: lifecycle.MustPlan(p.step("drain", policy.DeferFlag, release))}, p.Receive))
 	r := newRecordingRemote()
@@ -62,7 +62,7 @@ func TestRefusalsAndNoticesForAnotherNodeGoToTheRemote(t *testing.T) {
 
 	reason := lifecycle.NewReason(lifecycle.Requested, errDeploy)
 	mb.Request(reason, nil)
-	assert.Equal(t, "step drain", p.next())
+	assert.Equal(t, "step drain", p.next("the drain step"))
 
 	sys.Root.RequestWithCustomSender(pid, "late", far) // refused on this goroutine
 	got := r.delivered(far.Id)
