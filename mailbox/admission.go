@@ -102,6 +102,7 @@ func (m *Mailbox) postWhileStopping(msg any) {
 // refuse answers msg's sender with a *Refused, or dead-letters it, and counts it.
 func (m *Mailbox) refuse(msg any, err error, reason *lifecycle.Reason) {
 	m.refused.Add(1)
+	m.metrics.refusal(err)
 	_, inner, sender := actor.UnwrapEnvelope(msg)
 	r := &Refused{Actor: m.self(), Message: inner, Reason: reason, Err: err}
 	if m.ctx == nil {

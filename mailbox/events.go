@@ -49,6 +49,7 @@ func (o *observer) StepFinished(r lifecycle.StepReport) {
 		level = slog.LevelWarn
 	}
 	st := m.stop.Load()
+	m.metrics.step(&r)
 	if l := m.logger(level); l != nil {
 		logStep(l, level, m.self(), st.id, &r)
 	}
@@ -142,6 +143,8 @@ func (o *observer) Abandoned(r lifecycle.StepReport) {
 		l.LogAttrs(context.Background(), slog.LevelWarn, "quiesce: step abandoned",
 			slog.String("actor", PIDText(m.self())), slog.String("step", r.Name), slog.String("goroutine", r.Goroutine))
 	}
+	m.metrics.abandoned(r.Name)
+	m.metrics.step(&r)
 	if st := m.stop.Load(); st != nil {
 		m.tell(st, &Abandoned{Child: m.self(), Stop: st.id, Step: r.Name, Goroutine: r.Goroutine})
 	}

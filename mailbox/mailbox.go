@@ -31,7 +31,8 @@ type Mailbox struct {
 	processFn  func()        // m.process, made once: a method value allocates each time it is taken
 	ctx        actor.Context // the invoker, which protoactor makes an actor.Context
 	cfg        *shared
-	settings   *Settings // the system's, read when the actor is spawned
+	settings   *Settings    // the system's, read when the actor is spawned
+	metrics    *instruments // the system's, or nil: no meter provider
 	phase      atomic.Pointer[lifecycle.State]
 	seq        uint64 // creation order, for stopping children in reverse start order
 	refused    atomic.Int64
@@ -221,6 +222,7 @@ func (m *Mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher acto
 	m.settings = defaults
 	if m.ctx != nil {
 		m.settings = settingsOf(m.ctx.ActorSystem())
+		m.metrics = instrumentsOf(m.ctx.ActorSystem())
 	}
 }
 

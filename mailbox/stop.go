@@ -256,6 +256,9 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID, out
 	if exec != nil {
 		rc = exec.Cancel(reason)
 	}
+	if rc.Deferred || rc.Held {
+		m.metrics.deferredRequest()
+	}
 	n := m.noticeRequest(st, rc, reason, from, left)
 	st.noticeMu.Unlock()
 	if n != nil {
@@ -331,8 +334,10 @@ func (m *Mailbox) nextLocked(st *stopState, reason *lifecycle.Reason) *stopState
 // mu, when it made the stop: a Brutal budget, a deadline past): the parent hears of it.
 func (m *Mailbox) began(st *stopState, forced error) {
 	st.from, _ = m.phase.Load().Advance(lifecycle.Stopping)
+	m.metrics.began()
 	m.pushSys(ctlBegin)
 	if forced != nil {
+		m.metrics.forced(forced)
 		m.tell(st, &Forced{Child: m.self(), Stop: st.id, Cause: forced})
 	}
 }
@@ -589,8 +594,10 @@ func (m *Mailbox) complete(st *stopState) (wait bool) {
 		rep.Children = w.reports()
 	}
 	st.report.Store(rep)
-	m.flushProgress(st)                                                                // its last progress comes before its report
-	box := &finishedBox{Finished: Finished{Child: m.self(), Stop: st.id, Report: rep}} // one allocation with its envelope
+	m.metrics.ended(rep)
+	m.flushProgress(st) // its last progress comes before its report
+	// Finished and its envelope: one allocation.
+	box := &finishedBox{Finished: Finished{Child: m.self(), Stop: st.id, Report: rep}}
 	f := &box.Finished
 	if wait = m.postFinished(st, box); wait {
 		st.awaitHeard = true
@@ -733,6 +740,7 @@ func (m *Mailbox) Force(cause error) *Ticket {
 	st.forced = cause
 	exec := st.exec
 	m.mu.Unlock()
+	m.metrics.forced(cause)
 	// Forced and told under noticeMu: the notice names the step the force cancelled,
 	// and comes before the stop's Finished (or not at all, if the plan is over).
 	st.noticeMu.Lock()
