@@ -897,6 +897,14 @@ func ActorContext(ctx context.Context) actor.Context {
 	return nil
 }
 
+// Parent returns the actor's parent, or nil for one spawned from the root.
+func (m *Mailbox) Parent() *actor.PID {
+	if m.ctx == nil {
+		return nil
+	}
+	return m.ctx.Parent()
+}
+
 func (m *Mailbox) self() *actor.PID {
 	if m.ctx == nil {
 		return nil
