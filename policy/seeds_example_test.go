@@ -192,7 +192,7 @@ func ExampleInline() {
 	in.Start(policy.DeferReraise, "disconnect", ctx, cancel, nil)
 	requested, err := in.Do(func(context.Context) error {
 		in.Request(errors.New("second stop")) // as from another goroutine, while it runs
-		return nil                           // it finishes all the same
+		return nil                            // it finishes all the same
 	})
 	fmt.Println(requested, err)
 	// Output:
