@@ -24,7 +24,7 @@ var (
 	knownFlag   = flag.String("chaos.known", "", "invariants (comma-separated) whose violations are logged but fail nothing, to see past known faults")
 	longFlag    = flag.Duration("chaos.long", 0, "the long mode: run for this long, with trees up to 100k actors (or QUIESCE_CHAOS=2h)")
 	maxFailFlag = flag.Int("chaos.maxfail", 0, "stop after this many failing runs (0: run them all)")
-	maxHungFlag = flag.Int("chaos.maxhung", 3, "stop after this many runs that hung (each costs its whole bound)")
+	maxHungFlag = flag.Int("chaos.maxhung", 2, "stop after this many runs that hung (each costs its whole bound)")
 )
 
 // ciPlan is what one CI invocation runs: a fixed number of runs, sized so that the
@@ -32,14 +32,13 @@ var (
 // ciShort of them.
 var ciPlan = func() []Params {
 	var p []Params
-	for i := range 24 {
+	for i := range 30 {
 		p = append(p, Params{Actors: 3 + i*2, Levels: 1 + i%4})
 	}
-	for range 4 {
-		p = append(p, Params{Actors: 250, Levels: 3})
+	for i := range 6 {
+		p = append(p, Params{Actors: 250, Levels: 2 + i%3})
 	}
-	p = append(p, Params{Actors: 2000, Levels: 4}, Params{Actors: 2000, Levels: 3})
-	return p
+	return append(p, Params{Actors: 2000, Levels: 4}, Params{Actors: 2000, Levels: 3})
 }()
 
 const ciShort = 12
@@ -74,6 +73,8 @@ type suite struct {
 	found    map[string]int // invariant: runs that broke it
 	started  time.Time
 	explored int // instances spawned, over all runs
+	messages int
+	stops    int // stops scheduled (every event but the bursts)
 }
 
 func newSuite(t *testing.T) *suite {
@@ -92,6 +93,12 @@ func (s *suite) play(sc *Scenario) bool {
 	out := Run(sc)
 	s.runs++
 	s.explored += out.Instances
+	s.messages += out.Messages
+	for _, e := range append(slices.Clone(sc.Events), sc.Final...) {
+		if e.Kind != Burst {
+			s.stops++
+		}
+	}
 	broken := map[string]int{}
 	fatal := false
 	for _, v := range out.Violations {
@@ -110,10 +117,10 @@ func (s *suite) play(sc *Scenario) bool {
 		sc.Seed, sc.Params, sc.Summary())
 	shown := map[string]int{}
 	for _, v := range out.Violations {
-		if shown[v.Invariant]++; shown[v.Invariant] <= 5 {
+		if shown[v.Invariant]++; shown[v.Invariant] <= 7 {
 			fmt.Fprintf(&b, "  %v\n", v)
-		} else if shown[v.Invariant] == 6 {
-			fmt.Fprintf(&b, "  [%s] ... %d more\n", v.Invariant, broken[v.Invariant]-5)
+		} else if shown[v.Invariant] == 8 {
+			fmt.Fprintf(&b, "  [%s] ... %d more\n", v.Invariant, broken[v.Invariant]-7)
 		}
 	}
 	fmt.Fprintf(&b, "  replay: %s", replay(sc))
@@ -148,8 +155,11 @@ func (s *suite) summary() {
 		found = append(found, fmt.Sprintf("%s in %d", inv, n))
 	}
 	slices.Sort(found)
-	s.t.Logf("chaos: %d runs, %d instances, %v; invariants broken: %s", s.runs, s.explored,
-		time.Since(s.started).Round(time.Millisecond), strings.Join(append(found, "none")[:max(len(found), 1)], ", "))
+	if len(found) == 0 {
+		found = []string{"none"}
+	}
+	s.t.Logf("chaos: %d runs, %d instances, %d messages, %d stops scheduled, in %v; invariants broken: %s",
+		s.runs, s.explored, s.messages, s.stops, time.Since(s.started).Round(time.Millisecond), strings.Join(found, ", "))
 }
 
 // TestChaos plays generated scenarios (see the package doc) and checks every

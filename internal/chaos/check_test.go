@@ -462,22 +462,14 @@ func (r *run) checkHeard(p *instance) {
 			continue
 		}
 		final := finishedReport(fins[len(fins)-1])
-		seen, finalSeen, termSeen := 0, false, false
+		seen, finalSeen, early := 0, false, false
 		for _, h := range hs {
 			switch n := h.notice.(type) {
 			case nil:
-				termSeen = true
-				if !finalSeen && !inParent[final] {
-					r.violate(invOrder, c, "its parent %v heard protoactor's Terminated before its Finished", p)
-				}
+				early = early || !finalSeen
 			case *mailbox.Finished:
 				seen++
-				if n.Report == final {
-					finalSeen = true
-					if termSeen {
-						r.violate(invOrder, c, "its parent %v heard its Finished after protoactor's Terminated", p)
-					}
-				}
+				finalSeen = finalSeen || n.Report == final
 			default:
 				if seen >= len(fins) {
 					switch n.(type) {
@@ -488,6 +480,12 @@ func (r *run) checkHeard(p *instance) {
 				}
 				r.checkNaming(c, n, finishedReport(fins[seen]), h.at, "as its parent heard it")
 			}
+		}
+		switch {
+		case early && finalSeen:
+			r.violate(invOrder, c, "its parent %v heard protoactor's Terminated before its Finished", p)
+		case early && !inParent[final]:
+			r.violate(invOrder, c, "its parent %v heard protoactor's Terminated, and its Finished neither before nor in its report", p)
 		}
 	}
 }

@@ -86,10 +86,12 @@ type budgetSet struct {
 
 func (in *instance) String() string { return in.name }
 
-func (in *instance) note(format string, args ...any) {
+// note records what the schedule does to the instance, for a diagnosis.
+func (in *instance) note(e Event) {
+	at := time.Since(in.r.begin).Round(10 * time.Microsecond)
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.did = append(in.did, fmt.Sprintf("+%v ", time.Since(in.r.begin).Round(time.Microsecond))+fmt.Sprintf(format, args...))
+	in.did = append(in.did, fmt.Sprintf("%v at +%v (planned +%v)", e, at, e.At.Round(10*time.Microsecond)))
 }
 
 // askedToStop records a stop request that has returned: no incarnation may start

@@ -391,7 +391,7 @@ func (r *run) do(e Event) {
 		return
 	}
 	in := r.current(e.Node)
-	in.note("%v", e)
+	in.note(e)
 	switch e.Kind {
 	case Burst:
 		for _, id := range e.Msgs {
@@ -490,7 +490,7 @@ func (r *run) shutdown(e Event) {
 	for _, n := range r.sc.Roots {
 		in := r.current(n.ID)
 		roots = append(roots, in)
-		in.note("%v", e)
+		in.note(e)
 		if e.Deadline > 0 {
 			// Shutdown sets the budget as it begins; when is not known closer than this.
 			now := time.Now()
@@ -541,9 +541,10 @@ func (r *run) hung(bound time.Duration) {
 			stuck = append(stuck, in)
 		}
 	}
-	// The likeliest causes first: a stop that waits for nothing (no step running,
-	// nothing queued), then the other stops, the deepest first (a parent waits for its
-	// children), then the instances that were never asked to stop.
+	// The likeliest causes first: a stop that waits for nothing (no step of its
+	// plan has run, nothing is queued, no child of its is stopping), then an
+	// instance that runs while its parent stops, then the other stops, the deepest
+	// first (a parent waits for its children), then the rest.
 	rank := func(in *instance) int {
 		phase, _ := qactor.PhaseOf(r.sys, in.pid)
 		in.mu.Lock()
@@ -554,7 +555,7 @@ func (r *run) hung(bound time.Duration) {
 			parent, _ = qactor.PhaseOf(r.sys, in.parent.pid)
 		}
 		switch {
-		case phase == lifecycle.Stopping && step == "" && last == "" && ran == 0 && !r.hasLiveChildren(in) &&
+		case phase == lifecycle.Stopping && step == "" && last == "" && ran == 0 && !r.childStopping(in) &&
 			in.mb != nil && in.mb.UserMessageCount() == 0:
 			return 0
 		case phase == lifecycle.Running && parent == lifecycle.Stopping:
@@ -564,41 +565,52 @@ func (r *run) hung(bound time.Duration) {
 		}
 		return 3
 	}
+	ranks := make(map[*instance]int, len(stuck))
+	for _, in := range stuck {
+		ranks[in] = rank(in)
+	}
 	sort.SliceStable(stuck, func(i, j int) bool {
-		ri, rj := rank(stuck[i]), rank(stuck[j])
+		ri, rj := ranks[stuck[i]], ranks[stuck[j]]
 		if ri != rj {
 			return ri < rj
 		}
 		return stuck[i].node.Depth > stuck[j].node.Depth
 	})
+	var rest []string
 	for i, in := range stuck {
-		if i == 10 {
-			r.violate(invStops, nil, "... and %d more instances still there", len(stuck)-10)
-			break
+		if i >= 6 {
+			phase, _ := qactor.PhaseOf(r.sys, in.pid)
+			rest = append(rest, fmt.Sprintf("%v (%v)", in, phase))
+			continue
 		}
 		hint := ""
-		switch rank(in) {
+		switch ranks[in] {
 		case 0:
-			hint = " [its stop waits for nothing: no step has run, nothing is queued]"
+			hint = " [its stop waits for nothing: no step of its plan has run, nothing is queued, no child of its is stopping]"
 		case 1:
 			hint = " [running, while its parent stops]"
 		}
 		r.violate(invStops, in, "still there %v into the run (its bound)%s: %s", bound.Round(time.Millisecond), hint, r.diagnose(in))
 	}
+	if len(rest) > 12 {
+		rest = append(rest[:12], "...")
+	}
+	if len(rest) > 0 {
+		r.violate(invStops, nil, "%d more instances still there: %s", len(stuck)-6, strings.Join(rest, ", "))
+	}
 }
 
-func (r *run) hasLiveChildren(p *instance) bool {
+// childStopping reports whether a child of p is stopping.
+func (r *run) childStopping(p *instance) bool {
 	r.mu.Lock()
 	all := slices.Clone(r.instances)
 	r.mu.Unlock()
 	for _, in := range all {
-		if in.parent == p {
-			in.mu.Lock()
-			gone := in.terminated
-			in.mu.Unlock()
-			if !gone {
-				return true
-			}
+		if in.parent != p {
+			continue
+		}
+		if phase, ok := qactor.PhaseOf(r.sys, in.pid); ok && phase == lifecycle.Stopping {
+			return true
 		}
 	}
 	return false

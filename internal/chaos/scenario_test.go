@@ -147,7 +147,7 @@ type Event struct {
 }
 
 func (e Event) String() string {
-	s := fmt.Sprintf("+%v %v", e.At, e.Kind)
+	s := e.Kind.String()
 	if e.Kind != Shutdown {
 		s += fmt.Sprintf(" n%d", e.Node)
 	}
@@ -257,8 +257,9 @@ func (g *gen) plan(n *Node) {
 	}
 	_, finite := n.Budget.Limit()
 	n.ForceBudget = g.dur(10*time.Millisecond, 100*time.Millisecond)
-	if !g.large && g.chance(0.04) {
-		n.ForceBudget = 0 // the default, a second
+	if !g.large && (g.chance(0.04) || n.Parent == nil && g.chance(0.2)) {
+		// The default, a second: Shutdown reads a root's to set its budget.
+		n.ForceBudget = 0
 	}
 	for i := range g.r.IntN(5) {
 		s := StepSpec{Name: fmt.Sprintf("s%d", i), Policy: policy.Policy(g.r.IntN(3)), Always: g.chance(0.25)}
@@ -451,15 +452,17 @@ func (sc *Scenario) Summary() string {
 // Bound is how long after the window opens every instance must have terminated: the
 // window, then twice (a restart, then the final stop) the slowest root's bound, and
 // a slack for a loaded machine. A node's bound is the least of what its plan takes
-// unforced (its drain, its steps, its children's bounds) and what its largest
-// finite budget allows (the budget, the force budget for the step it forces, twice
-// the force budget for each Always step after it, its children's bounds).
+// unforced (its drain, its steps, its children's bounds, one after the other in
+// reverse order) and what its largest finite budget allows (the budget, then what
+// its steps may take under force, then its children's bounds). A Shutdown's budget
+// counts only where it is tighter than the root's own.
 func (sc *Scenario) Bound() time.Duration {
 	drain := make([]time.Duration, len(sc.Nodes))
 	budgets := make([][]mailbox.Budget, len(sc.Nodes))
 	for _, n := range sc.Nodes {
 		budgets[n.ID] = []mailbox.Budget{n.Budget}
 	}
+	var shutdown time.Duration // the longest Shutdown deadline
 	for _, e := range append(slices.Clone(sc.Events), sc.Final...) {
 		switch e.Kind {
 		case Burst:
@@ -469,10 +472,13 @@ func (sc *Scenario) Bound() time.Duration {
 		case SetBudget:
 			budgets[e.Node] = append(budgets[e.Node], e.Budget)
 		case Shutdown:
-			if e.Deadline > 0 {
-				for _, r := range sc.Roots {
-					budgets[r.ID] = append(budgets[r.ID], mailbox.After(e.Deadline))
-				}
+			shutdown = max(shutdown, e.Deadline)
+		}
+	}
+	if shutdown > 0 {
+		for _, r := range sc.Roots {
+			if _, finite := r.Budget.Limit(); !finite {
+				budgets[r.ID] = append(budgets[r.ID], mailbox.After(shutdown))
 			}
 		}
 	}
@@ -487,18 +493,34 @@ func (sc *Scenario) Bound() time.Duration {
 				kids = max(kids, b)
 			}
 		}
-		steps, always := drain[n.ID], 0
+		fb := n.ForceBudget
+		if fb == 0 {
+			fb = time.Second
+		}
+		// Unforced, each step takes its D (a deaf one for ever). Forced, the step
+		// that runs gets a force budget, and each Always step after it its Timeout
+		// (at most a force budget) and a force budget more if it ignores its ctx.
+		steps, forced := drain[n.ID], fb
+		if len(n.Children) > 0 {
+			forced += fb // the Children step, Always, under force
+		}
 		for _, s := range n.Steps {
-			if s.Always {
-				always++
-			}
 			switch s.Do {
 			case Deaf:
 				steps = never
+			default:
+				steps += s.D
+			}
+			if !s.Always {
+				continue
+			}
+			switch s.Do {
+			case Deaf:
+				forced += 2 * fb
 			case Slow:
-				steps += s.D
-			case Work, Fail, Panic:
-				steps += s.D
+				forced += min(s.D, 2*fb)
+			default:
+				forced += min(s.D, fb)
 			}
 		}
 		unforced := min(steps+kids, never)
@@ -510,11 +532,7 @@ func (sc *Scenario) Bound() time.Duration {
 			}
 			worst = max(worst, d)
 		}
-		fb := n.ForceBudget
-		if fb == 0 {
-			fb = time.Second
-		}
-		return min(unforced, worst+fb*time.Duration(2*always+3)+kids)
+		return min(unforced, worst+forced+kids)
 	}
 	var slowest time.Duration
 	for _, r := range sc.Roots {
