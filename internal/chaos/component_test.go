@@ -50,6 +50,7 @@ type instance struct {
 	stepSince    time.Time
 	lastStep     string // the last step the EventStream said finished, built-in ones too
 	stepsStarted int
+	stopSteps    int         // steps of its own plan started in its latest stop
 	deaf         []string    // deaf steps blocked now
 	heard        []heard     // what its Receive got from its children, in order
 	finished     []published // its own Finished notices, as published
@@ -274,6 +275,7 @@ func (r *run) stepRun(in *instance, s StepSpec) func(*node, context.Context) err
 		in.mu.Lock()
 		in.step, in.stepSince = s.Name, time.Now()
 		in.stepsStarted++
+		in.stopSteps++
 		in.mu.Unlock()
 		defer func() {
 			in.mu.Lock()

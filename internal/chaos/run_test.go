@@ -43,6 +43,7 @@ type run struct {
 	instances  []*instance
 	byName     map[string]*instance
 	latest     []*instance // by node ID
+	spawned    []int       // by node ID: instances so far
 	live       int
 	allGone    chan struct{}
 	started    int
@@ -123,7 +124,7 @@ func Run(sc *Scenario) Outcome {
 	baseline := goleak.IgnoreCurrent()
 	r := &run{
 		sc: sc, sys: testsys.New(), release: make(chan struct{}),
-		byName: map[string]*instance{}, latest: make([]*instance, len(sc.Nodes)),
+		byName: map[string]*instance{}, latest: make([]*instance, len(sc.Nodes)), spawned: make([]int, len(sc.Nodes)),
 		allGone: make(chan struct{}), allStarted: make(chan struct{}),
 		ledger: make([]entry, len(sc.Msgs)),
 	}
@@ -209,12 +210,8 @@ func (r *run) startedCount() int {
 // spawn spawns an instance of n under parent (nil: a root), from parent's start hook.
 func (r *run) spawn(c actor.Context, parent *instance, n *Node) {
 	r.mu.Lock()
-	k := 1
-	for _, in := range r.instances {
-		if in.node == n {
-			k++
-		}
-	}
+	r.spawned[n.ID]++
+	k := r.spawned[n.ID]
 	in := &instance{r: r, node: n, parent: parent, budgets: []budgetSet{{b: n.Budget, by: "props"}}}
 	r.instances = append(r.instances, in)
 	r.latest[n.ID] = in
@@ -311,6 +308,7 @@ func (r *run) observe(evt any) {
 		o := r.order.Add(1)
 		in.mu.Lock()
 		defer in.mu.Unlock()
+		in.lastStep, in.stopSteps = "", 0 // a new stop: the diagnosis speaks of this one
 		if e.Reason != nil && e.Reason.Kind == lifecycle.Restarting {
 			in.restarts++
 		} else if in.stopping == 0 {
@@ -548,7 +546,7 @@ func (r *run) hung(bound time.Duration) {
 	rank := func(in *instance) int {
 		phase, _ := qactor.PhaseOf(r.sys, in.pid)
 		in.mu.Lock()
-		step, last, ran := in.step, in.lastStep, in.stepsStarted
+		step, last, ran := in.step, in.lastStep, in.stopSteps
 		in.mu.Unlock()
 		var parent lifecycle.Phase
 		if in.parent != nil {
@@ -578,7 +576,7 @@ func (r *run) hung(bound time.Duration) {
 	})
 	var rest []string
 	for i, in := range stuck {
-		if i >= 6 {
+		if i >= 6 && in.parent != nil { // every root stuck is shown: it is where the final stop went
 			phase, _ := qactor.PhaseOf(r.sys, in.pid)
 			rest = append(rest, fmt.Sprintf("%v (%v)", in, phase))
 			continue
@@ -641,10 +639,18 @@ func (r *run) diagnose(in *instance) string {
 	if in.step != "" {
 		fmt.Fprintf(&b, ", in step %q for %v", in.step, time.Since(in.stepSince).Round(time.Millisecond))
 	} else {
-		fmt.Fprintf(&b, ", in none of its own steps (%d ran; the last step finished: %q)", in.stepsStarted, in.lastStep)
+		fmt.Fprintf(&b, ", in none of its own steps (%d ran in this stop; the last step finished: %q)", in.stopSteps, in.lastStep)
 	}
 	fmt.Fprintf(&b, ", %d incarnations, %d restarts", in.starts, in.restarts)
-	fmt.Fprintf(&b, "; plan %s; budget %v, force budget %v, %d children (%v)", planString(n), n.Budget, n.ForceBudget, len(n.Children), n.Order)
+	if len(in.finished) > 0 {
+		var stops []string
+		for _, f := range in.finished {
+			rep := finishedReport(f)
+			stops = append(stops, fmt.Sprintf("%q %v", rep.Reason.Error(), rep.Verdict()))
+		}
+		fmt.Fprintf(&b, ", stops finished: %s", strings.Join(stops, "; "))
+	}
+	fmt.Fprintf(&b, "; plan %s; budget %v, force budget %v, capacity %d, %d children (%v)", planString(n), n.Budget, n.ForceBudget, n.Capacity, len(n.Children), n.Order)
 	if len(in.did) > 0 {
 		fmt.Fprintf(&b, "; the schedule did: %s", strings.Join(in.did, "; "))
 	}

@@ -354,7 +354,13 @@ func (g *gen) schedule() {
 		return
 	}
 	for _, r := range sc.Roots {
-		sc.Final = append(sc.Final, Event{At: sc.Window, Kind: pick(g, RootStop, StopFuture, Poison, PoisonFuture, QStop), Node: r.ID})
+		kinds := []Kind{RootStop, StopFuture, Poison, PoisonFuture, QStop}
+		if r.Capacity > 0 {
+			// A pill that finds the queue at its Capacity is refused (ErrFull), and
+			// asks for nothing: the final stop must be one that gets through.
+			kinds = []Kind{RootStop, StopFuture, QStop}
+		}
+		sc.Final = append(sc.Final, Event{At: sc.Window, Kind: pick(g, kinds...), Node: r.ID})
 	}
 }
 
