@@ -21,7 +21,7 @@ var (
 	actorsFlag  = flag.Int("chaos.actors", 50, "with -chaos.seed: the run's actors")
 	levelsFlag  = flag.Int("chaos.levels", 4, "with -chaos.seed: the run's levels")
 	baseFlag    = flag.Uint64("chaos.base", 0, "the CI plan's base seed, from which each run's seed derives; 0: a fresh one")
-	knownFlag   = flag.String("chaos.known", "", "invariants (comma-separated) whose violations are logged but fail nothing, to see past known faults")
+	knownFlag   = flag.String("chaos.known", "", "invariants (comma-separated) whose violations are logged but fail nothing, to see past known faults (or QUIESCE_CHAOS_KNOWN)")
 	longFlag    = flag.Duration("chaos.long", 0, "the long mode: run for this long, with trees up to 100k actors (or QUIESCE_CHAOS=2h)")
 	maxFailFlag = flag.Int("chaos.maxfail", 0, "stop after this many failing runs (0: run them all)")
 	maxHungFlag = flag.Int("chaos.maxhung", 2, "stop after this many runs that hung (each costs its whole bound)")
@@ -79,7 +79,11 @@ type suite struct {
 
 func newSuite(t *testing.T) *suite {
 	s := &suite{t: t, known: map[string]bool{}, found: map[string]int{}, started: time.Now()}
-	for _, k := range strings.Split(*knownFlag, ",") {
+	known := *knownFlag
+	if known == "" {
+		known = os.Getenv("QUIESCE_CHAOS_KNOWN")
+	}
+	for _, k := range strings.Split(known, ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			s.known[k] = true
 		}

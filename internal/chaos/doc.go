@@ -45,7 +45,9 @@
 //
 // # What a run checks
 //
-// Each invariant has a name, which its violations carry and -chaos.known takes:
+// Each invariant has a name, which its violations carry and -chaos.known (or
+// QUIESCE_CHAOS_KNOWN, for a CI that must pass while a fault is being fixed) takes:
+// their violations are then logged, and fail nothing.
 //
 //   - stops: every instance terminates within the run's bound, computed from the
 //     scenario's budgets, force budgets and plans (see Scenario.Bound); none stays
