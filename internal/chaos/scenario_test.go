@@ -208,7 +208,8 @@ func (g *gen) tree() {
 	roots := min(1+g.r.IntN(3), p.Actors)
 	fan := 1.0
 	if levels > 1 {
-		fan = math.Max(1, math.Pow(float64(p.Actors)/float64(roots), 1/float64(levels-1)))
+		// A little over the fan that reaches Actors: the last level is cut at Actors.
+		fan = math.Max(1, 1.15*math.Pow(float64(p.Actors)/float64(roots), 1/float64(levels-1)))
 	}
 	add := func(parent *Node) *Node {
 		n := &Node{ID: len(g.sc.Nodes), Parent: parent}
