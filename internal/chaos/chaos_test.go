@@ -25,6 +25,7 @@ var (
 	longFlag    = flag.Duration("chaos.long", 0, "the long mode: run for this long, with trees up to 100k actors (or QUIESCE_CHAOS=2h)")
 	maxFailFlag = flag.Int("chaos.maxfail", 0, "stop after this many failing runs (0: run them all)")
 	maxHungFlag = flag.Int("chaos.maxhung", 2, "stop after this many runs that hung (each costs its whole bound)")
+	budgetFlag  = flag.Duration("chaos.budget", 55*time.Second, "the CI plan starts no run whose bound could take it past this (a safety net: the plan takes about 20s when every run passes)")
 )
 
 // ciPlan is what one CI invocation runs: a fixed number of runs, sized so that the
@@ -196,7 +197,12 @@ func TestChaos(t *testing.T) {
 		}
 		t.Logf("chaos: %d runs from base seed %#x (-chaos.base=%#x replays them all)", len(plan), base, base)
 		for i, p := range plan {
-			if !s.play(Generate(runSeed(base, i), p)) {
+			sc := Generate(runSeed(base, i), p)
+			if time.Since(s.started)+sc.Bound() > *budgetFlag {
+				t.Errorf("chaos: %d of %d runs done: the next could hang past the suite's time budget (-chaos.budget=%v)", i, len(plan), *budgetFlag)
+				return
+			}
+			if !s.play(sc) {
 				return
 			}
 		}

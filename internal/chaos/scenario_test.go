@@ -297,14 +297,26 @@ func (g *gen) plan(n *Node) {
 			n.ChildrenTimeout = g.dur(5*time.Millisecond, 200*time.Millisecond)
 		}
 	}
-	if len(n.Children) > 1 && len(n.Children) <= 8 && g.chance(0.3) {
-		n.Order = mailbox.Reverse // one child at a time: not for a large fan-out
+	if len(n.Children) > 1 && len(n.Children) <= 8 && !n.underReverse() && g.chance(0.3) {
+		// One child at a time: not for a large fan-out, nor under another reverse
+		// order, so that a run's bound (a sum over such children) stays short.
+		n.Order = mailbox.Reverse
 	}
 	if g.chance(0.1) {
 		n.Capacity = 2 + g.r.IntN(10)
 	}
 	n.Retries = 1 + g.r.IntN(5)
 	n.FailStart = g.chance(0.05)
+}
+
+// underReverse reports whether an ancestor of n stops its children in reverse order.
+func (n *Node) underReverse() bool {
+	for p := n.Parent; p != nil; p = p.Parent {
+		if p.Order == mailbox.Reverse {
+			return true
+		}
+	}
+	return false
 }
 
 // deaf reports whether a node has a step that only a force ends.
