@@ -289,8 +289,13 @@ func (r *run) clientReceive(c actor.Context) {
 		r.ledger[m.id].answered.Add(1)
 	case *mailbox.Refused:
 		r.refusal(m, true)
+	case *flush:
+		c.Respond(m)
 	}
 }
+
+// flush asks the client to answer once it has handled everything before it.
+type flush struct{}
 
 // observe is the run's EventStream subscriber.
 func (r *run) observe(evt any) {
@@ -402,6 +407,11 @@ func (r *run) cleanup(hung bool) {
 		r.violate(invGoroutines, nil, "deaf steps still blocked 10s after their release")
 	}
 	t.Stop()
+	// The client may still hold requests to send, and answers to count: a message it
+	// answers after them says it has handled them all.
+	if _, err := r.sys.Root.RequestFuture(r.client, &flush{}, 10*time.Second).Result(); err != nil {
+		r.violate(invCalls, nil, "the client did not drain its queue: %v", err)
+	}
 	for _, pid := range []*actor.PID{r.client, r.watcher} {
 		if err := r.sys.Root.StopFuture(pid).Wait(); err != nil {
 			r.violate(invCalls, nil, "stopping the run's own actor %v: %v", pid, err)
