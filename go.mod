@@ -14,6 +14,7 @@ require (
 	go.uber.org/goleak v1.3.0
 	google.golang.org/grpc v1.60.1
 	google.golang.org/protobuf v1.33.0
+	pgregory.net/rapid v1.3.0
 )
 
 require (
