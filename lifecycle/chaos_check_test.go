@@ -61,6 +61,11 @@ func (m *model) check(t *rapid.T) {
 		t.Fatalf("the Observer heard StepFinished %v and Abandoned %v, want %v and %v", finished, abandoned, m.observed, m.lost)
 	}
 	want := lifecycle.AllCompleted
+	for i := range m.steps {
+		if st := rep.Steps[i].Status; st == lifecycle.Failed || st == lifecycle.TimedOut {
+			want = lifecycle.SomeFailed // a step that failed or timed out, nothing forced
+		}
+	}
 	if m.forced != nil {
 		want = lifecycle.SomeForced
 	}

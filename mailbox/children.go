@@ -163,6 +163,8 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 			cm.Force(forced)
 		}
 	}
+	var next []*actor.PID // in reverse order, the children not asked yet
+	unasked := func() []*actor.PID { return next }
 	every := max(total/20, 1) // progress, at most about 20 times
 	reported := 0
 	wait := func(until func() bool) error {
@@ -174,11 +176,21 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 			select {
 			case <-sig:
 			case <-ctx.Done():
+				// The step gives up waiting (a force, its timeout, a request). The
+				// children it had not asked yet (reverse order) are asked now, with
+				// this stop's reason and deadline, not left to protoactor's plain
+				// stop at the hand-over; under a force, every child is forced.
 				cause := context.Cause(ctx)
-				if errors.Is(cause, lifecycle.ErrForced) {
+				m.mu.Lock()
+				forced := st.forced
+				m.mu.Unlock()
+				if forced != nil {
 					for _, cm := range asked {
-						cm.Force(cause)
+						cm.Force(forced)
 					}
+				}
+				for _, pid := range unasked() {
+					stop(pid) // forces it too, if the stop is forced
 				}
 				return fmt.Errorf("%d of %d children still stopping: %w", a.left, total, cause)
 			}
@@ -187,9 +199,11 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 		return nil
 	}
 	if m.cfg.Order == Reverse {
-		for _, pid := range youngestFirst(sys, kids) {
+		order := youngestFirst(sys, kids)
+		for i, pid := range order {
 			a.one, a.gone = pid, false
 			stop(pid)
+			next = order[i+1:]
 			if err := wait(func() bool { return a.gone }); err != nil {
 				return err
 			}
@@ -202,13 +216,17 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 	return wait(func() bool { return a.left <= 0 })
 }
 
-// pumpSystem handles the system messages queued now but the lifecycle's own, for a
-// Children step that waits: notices and Terminated reach the actor as they come,
-// not in a burst after the step. It stops as soon as the step is abandoned (gen
-// changes): the goroutine that took the mailbox over handles the rest.
+// pumpSystem handles the system messages queued now, for a Children step that
+// waits: notices and Terminated reach the actor as they come, not in a burst after
+// the step. The lifecycle's own messages that may come during a step are handled
+// too (a force's ctlDrainCut, the one a panic in Receive queues as it escalates):
+// one left at the head would hold everything behind it. It stops at a message that
+// moves the plan on (only an abandonment queues one during a step), and as soon as
+// the step is abandoned (gen changes): the goroutine that took the mailbox over
+// handles the rest.
 func (m *Mailbox) pumpSystem(gen uint32) {
 	for m.gen.Load() == gen {
-		msg := m.sys.popIf(notControl)
+		msg := m.sys.popIf(pumpable)
 		if msg == nil {
 			return
 		}
@@ -226,9 +244,14 @@ func (m *Mailbox) pumped(msg any, gen uint32) {
 	m.system(msg, gen)
 }
 
-func notControl(msg any) bool {
-	_, ok := msg.(control)
-	return !ok
+// pumpable reports whether a Children step that waits may handle msg: anything but
+// the messages that move the plan on.
+func pumpable(msg any) bool {
+	switch msg {
+	case ctlBegin, ctlStep, ctlHandOver:
+		return false
+	}
+	return true
 }
 
 // youngestFirst orders kids by creation, the last first. protoactor's set of

@@ -321,3 +321,32 @@ func indexOf(s []string, v string) int {
 	}
 	return -1
 }
+
+// Found by the chaos suite: a parent's Receive that panics on a notice its Children
+// step hands it escalates, and the escalation queued a message to self that the
+// step's pump would not take: everything behind it waited, and the parent never
+// stopped. A stopping parent whose Receive panics still stops.
+func TestAParentWhoseReceivePanicsOnANoticeStillStops(t *testing.T) {
+	sys := newSystem()
+	started := make(chan *actor.PID, 2)
+	child := props(t, mailbox.Config{Plan: lifecycle.MustPlan(lifecycle.Step{Name: "drain", Policy: policy.DeferFlag,
+		Run: func(ctx context.Context) error {
+			lifecycle.ReportProgress(ctx, "drained", 1, 1) // a notice to the parent, during its Children step
+			return nil
+		}})}, func(actor.Context) {})
+	plan := lifecycle.MustPlan(mailbox.Children(policy.DeferFlag, 0))
+	parent := props(t, mailbox.Config{Plan: plan}, func(c actor.Context) {
+		switch c.Message().(type) {
+		case *actor.Started:
+			started <- c.Spawn(child)
+			started <- c.Spawn(child)
+		case *mailbox.Progressed:
+			panic("a handler that does not expect this notice")
+		}
+	})
+	_, pm := spawn(t, sys, parent)
+	recv(t, started, "the first child")
+	recv(t, started, "the second child")
+	rep := stopped(t, pm.Request(nil, nil), "the parent")
+	assert.Len(t, rep.Children, 2)
+}

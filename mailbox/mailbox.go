@@ -156,9 +156,10 @@ func (m *Mailbox) PostSystemMessage(msg any) {
 	}
 	switch msg.(type) {
 	case *actor.Stop:
-		if m.stop.Load() != nil && m.parentFinalizing() {
+		if m.stop.Load() != nil && m.parentFinalizing() && m.stoppingForGood() {
 			// protoactor repeats a parent's stop to every child still there when it
-			// finalizes the parent: for a child already stopping, that is no new request.
+			// finalizes the parent: for a child already stopping, that is no new
+			// request. For one that restarts, it is: the restart becomes a stop.
 			return
 		}
 		m.request(stopKind, nil, nil, time.Time{}, 0)

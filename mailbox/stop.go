@@ -231,10 +231,7 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID, out
 		return st // too late to change anything: the plan is over
 	}
 	if k == stopKind && st.kind == restartKind {
-		// No resurrection: a stop during a restart's plan makes it a stop.
-		st.kind = stopKind
-		m.admission.Store(refusing)
-		m.paused.And(^heldBit)
+		m.toStopLocked(st) // no resurrection: a stop during a restart's plan makes it a stop
 	}
 	exec := st.exec
 	if exec == nil {
@@ -311,6 +308,23 @@ func (m *Mailbox) installLocked(st *stopState) {
 	m.armBudgetLocked(st)
 }
 
+// toStopLocked turns st, a restart whose plan runs, into a stop: the messages held
+// for the next incarnation are refused, as every new one is.
+func (m *Mailbox) toStopLocked(st *stopState) {
+	st.kind = stopKind
+	m.admission.Store(refusing)
+	m.paused.And(^heldBit)
+}
+
+// stoppingForGood reports whether the actor's stop under way ends it (it is no
+// restart).
+func (m *Mailbox) stoppingForGood() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.stop.Load()
+	return st != nil && st.kind != restartKind
+}
+
 // nextLocked returns the stop that waits for a finalizing restart's next
 // incarnation, making it with reason if it is the first request for it. A later
 // request is held, to reach the next stop's first step.
@@ -364,8 +378,10 @@ func (m *Mailbox) control(c control, gen uint32) bool {
 // a step was abandoned: another goroutine carries on.
 func (m *Mailbox) steps(st *stopState, gen uint32) bool {
 	for {
-		_, more := st.exec.RunNext()
-		if m.gen.Load() != gen {
+		r, more := st.exec.RunNext()
+		// A step abandoned as it returned: the goroutine that takes the mailbox
+		// over may not have been started yet (gen not changed), but it will be.
+		if m.gen.Load() != gen || r.Status == lifecycle.Abandoned {
 			return false
 		}
 		switch {
@@ -736,6 +752,9 @@ func (m *Mailbox) Force(cause error) *Ticket {
 	if st.finalizing || st.forced != nil {
 		m.mu.Unlock()
 		return &Ticket{m, st}
+	}
+	if st.kind == restartKind {
+		m.toStopLocked(st) // a force is a stop: no restart comes out of it
 	}
 	st.forced = cause
 	exec := st.exec

@@ -173,6 +173,8 @@ func noticeChild(n mailbox.Notice) *actor.PID {
 		return n.Child
 	case *mailbox.Finished:
 		return n.Child
+	case *mailbox.Progressed:
+		return n.Child
 	}
 	return nil
 }
@@ -186,6 +188,8 @@ func noticeStep(n mailbox.Notice) string {
 	case *mailbox.Forced:
 		return n.Step
 	case *mailbox.Abandoned:
+		return n.Step
+	case *mailbox.Progressed:
 		return n.Step
 	}
 	return ""

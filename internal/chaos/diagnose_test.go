@@ -123,6 +123,13 @@ func (r *run) diagnose(in *instance) string {
 			}
 		}
 		fmt.Fprintf(&b, ", %d user messages queued, %d refused", in.mb.UserMessageCount(), in.mb.Refused())
+		if s, stopping := in.mb.Snapshot(); stopping {
+			fmt.Fprintf(&b, ", its snapshot: step %q for %v, %d children stopping, forced: %v, finished: %v",
+				s.Step, s.StepElapsed.Round(time.Millisecond), s.ChildrenStopping, s.Forced, s.Finished)
+		}
+		if kids := r.childrenOf(in); kids != "" {
+			fmt.Fprintf(&b, ", its children: %s", kids)
+		}
 	}
 	n := in.node
 	in.mu.Lock()
@@ -167,4 +174,22 @@ func planString(n *Node) string {
 		return "(no steps)"
 	}
 	return strings.Join(parts, " ")
+}
+
+// childrenOf describes in's children as the run knows them.
+func (r *run) childrenOf(in *instance) string {
+	r.mu.Lock()
+	all := append([]*instance(nil), r.instances...)
+	r.mu.Unlock()
+	var parts []string
+	for _, c := range all {
+		if c.parent != in {
+			continue
+		}
+		c.mu.Lock()
+		parts = append(parts, fmt.Sprintf("%s (terminated %v, %d starts, %d restarts, %d Finished)",
+			c.name, c.terminated, c.starts, c.restarts, len(c.finished)))
+		c.mu.Unlock()
+	}
+	return strings.Join(parts, "; ")
 }
