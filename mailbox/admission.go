@@ -74,7 +74,7 @@ func (r *Refused) Unwrap() []error {
 func (m *Mailbox) postWhileStopping(msg any) {
 	adm := m.admission.Load()
 	if adm == holding {
-		switch m.user.push(msg, m.cfg.Capacity) {
+		switch m.user.push(msg, m.capacityFor(msg)) {
 		case pushed:
 			m.userCount.Add(1)
 			m.schedule()

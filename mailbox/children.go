@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -46,15 +45,11 @@ func (w *childWatch) progressSum() *lifecycle.Progress {
 	for _, p := range w.progress {
 		sum.Done += p.Done
 		sum.Total += p.Total
-		sum.Rate += p.Rate
 		if p.At.After(sum.At) {
 			sum.At = p.At
 		}
 	}
-	if sum.Rate > 0 && sum.Total > sum.Done {
-		sum.ETA = time.Duration(float64(sum.Total-sum.Done) / sum.Rate * float64(time.Second))
-	}
-	return sum
+	return sum // its Rate and ETA are the snapshot's: see Ticket.Snapshot
 }
 
 func (w *childWatch) addReport(r *lifecycle.Report) {
@@ -91,9 +86,11 @@ func (w *childWatch) force(cause error) {
 // child's Terminated as the actor handles it.
 type awaiting struct {
 	st   *stopState
-	left int        // children whose Terminated has not come yet
-	one  *actor.PID // in reverse order, the child the step waits for now
-	gone bool       // one's Terminated has come
+	gen  uint32 // the mailbox's generation when the step began: only its goroutine counts
+	left int    // children whose Terminated has not come yet
+	// In reverse order, the children whose Terminated has come: the step waits
+	// for one child at a time, and another may end meanwhile, on its own.
+	gone map[string]bool
 }
 
 func (a *awaiting) setLeft(n int) {
@@ -104,8 +101,8 @@ func (a *awaiting) setLeft(n int) {
 // terminated counts who's Terminated, handled by the actor now.
 func (a *awaiting) terminated(who *actor.PID) {
 	a.setLeft(a.left - 1)
-	if a.one != nil && a.one.Equal(who) {
-		a.gone = true
+	if a.gone != nil {
+		a.gone[who.Id] = true
 	}
 }
 
@@ -136,14 +133,15 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 	m.mu.Lock()
 	outer := st.outer // the children must end by the parent's deadline too
 	m.mu.Unlock()
-	a := &awaiting{st: st}
+	gen := m.gen.Load()
+	a := &awaiting{st: st, gen: gen}
 	a.setLeft(total)
-	m.waiting = a
-	defer func() { m.waiting = nil }()
+	// It stays after the step, until another stop's replaces it: the children that
+	// outlive a step that gave up waiting still count down in Snapshot.
+	m.waiting.Store(a)
 	sig := make(chan struct{}, 1)
 	m.pump.Store(&sig)
 	defer m.pump.Store(nil)
-	gen := m.gen.Load()
 
 	asked := make([]*Mailbox, 0, total)
 	defer func() { w.addAsked(asked) }()
@@ -168,7 +166,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 	every := max(total/20, 1) // progress, at most about 20 times
 	reported := 0
 	wait := func(until func() bool) error {
-		for m.pumpSystem(gen); !until(); m.pumpSystem(gen) {
+		for m.pumpSystem(ctx, gen); !until(); m.pumpSystem(ctx, gen) {
 			if done := total - a.left; done-reported >= every {
 				reported = done
 				lifecycle.ReportProgress(ctx, "children stopping", done, total)
@@ -199,12 +197,12 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 		return nil
 	}
 	if m.cfg.Order == Reverse {
+		a.gone = make(map[string]bool, total)
 		order := youngestFirst(sys, kids)
 		for i, pid := range order {
-			a.one, a.gone = pid, false
 			stop(pid)
 			next = order[i+1:]
-			if err := wait(func() bool { return a.gone }); err != nil {
+			if err := wait(func() bool { return a.gone[pid.Id] }); err != nil {
 				return err
 			}
 		}
@@ -221,11 +219,12 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 // the step. The lifecycle's own messages that may come during a step are handled
 // too (a force's ctlDrainCut, the one a panic in Receive queues as it escalates):
 // one left at the head would hold everything behind it. It stops at a message that
-// moves the plan on (only an abandonment queues one during a step), and as soon as
-// the step is abandoned (gen changes): the goroutine that took the mailbox over
-// handles the rest.
-func (m *Mailbox) pumpSystem(gen uint32) {
-	for m.gen.Load() == gen {
+// moves the plan on (only an abandonment queues one during a step), when the
+// step's ctx is done (a force: the step returns within its force budget however
+// much is queued), and as soon as the step is abandoned (gen changes): the
+// goroutine that took the mailbox over handles the rest.
+func (m *Mailbox) pumpSystem(ctx context.Context, gen uint32) {
+	for m.gen.Load() == gen && ctx.Err() == nil {
 		msg := m.sys.popIf(pumpable)
 		if msg == nil {
 			return

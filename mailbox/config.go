@@ -24,7 +24,8 @@ type Config struct {
 	// Capacity bounds the user queue; zero means unbounded. A message that finds the
 	// queue full is refused with ErrFull, answered or dead-lettered like any refusal,
 	// and counted: a post never blocks, so an actor that posts to its own full queue
-	// cannot deadlock. Lifecycle messages (steps, notices) are never counted or refused.
+	// cannot deadlock. Lifecycle messages (steps, notices, a PoisonPill) are never
+	// refused for it.
 	Capacity int
 	// Start runs on the actor's goroutine right after each incarnation has received
 	// *actor.Started: the Starting phase. An error or a panic stops the component,

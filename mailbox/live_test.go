@@ -116,6 +116,8 @@ func TestProgressReachesTheParentThrottledAndAddsUp(t *testing.T) {
 		require.NotNil(t, s.Children, "the parent adds up its children's progress")
 		assert.InDelta(t, 45, s.Children.Done, 5, "what it heard last, within one interval of the 50 done")
 		assert.Equal(t, 100, s.Children.Total)
+		assert.InDelta(t, float64(s.Children.Done)/s.Elapsed.Seconds(), s.Children.Rate, 1e-9,
+			"the whole's rate: done over the time the stop has run")
 		<-tk.Done()
 		var done []int
 		for _, n := range parent.all() {
@@ -252,4 +254,33 @@ func TestAWatcherHearsEveryNoticeAsTheParentDoes(t *testing.T) {
 	}
 	assert.Equal(t, []string{"*mailbox.Progressed", "*mailbox.DeferredCancel", "*mailbox.Finished"}, kinds)
 	assert.Empty(t, gone.all(), "an unwatched actor hears nothing")
+}
+
+// A parent whose Children step gave up waiting still counts its children down in its
+// snapshot, and its elapsed time runs until the stop is over, not the plan.
+func TestASnapshotStaysTrueAfterTheChildrenStepGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := newSystem()
+		slow := props(t, mailbox.Config{Plan: lifecycle.MustPlan(lifecycle.Step{Name: "drain", Policy: policy.DeferFlag,
+			Run: func(context.Context) error { time.Sleep(time.Second); return nil }})}, func(actor.Context) {})
+		kid := make(chan *actor.PID, 1)
+		plan := lifecycle.MustPlan(mailbox.Children(policy.DeferFlag, 100*time.Millisecond))
+		ppid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan}, func(c actor.Context) {
+			if _, ok := c.Message().(*actor.Started); ok {
+				kid <- c.Spawn(slow)
+			}
+		}))
+		<-kid
+		synctest.Wait()
+		tk := mailbox.Of(sys, ppid).Request(nil, nil)
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		s := tk.Snapshot()
+		assert.True(t, s.Finished, "the plan is over: the Children step timed out")
+		assert.Equal(t, 1, s.ChildrenStopping, "the child still stops")
+		assert.Equal(t, 500*time.Millisecond, s.Elapsed, "the stop goes on past its plan")
+		<-tk.Done()
+		assert.Equal(t, 0, tk.Snapshot().ChildrenStopping)
+		settle()
+	})
 }

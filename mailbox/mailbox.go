@@ -44,8 +44,9 @@ type Mailbox struct {
 	// pump, while the Children step waits, is signalled as system messages arrive,
 	// so that the step hands the actor its children's notices as they come.
 	pump atomic.Pointer[chan struct{}]
-	// waiting is what the Children step waits for (actor goroutine only).
-	waiting *awaiting
+	// waiting is what the Children step waits for, counted by the goroutine that
+	// runs the step (an abandoned step's goroutine no longer does: see system).
+	waiting atomic.Pointer[awaiting]
 	// watchers hear every notice, as the parent does (Watch); copied on write, under mu.
 	watchers atomic.Pointer[[]*actor.PID]
 
@@ -137,7 +138,7 @@ func (m *Mailbox) PostUserMessage(msg any) {
 		m.postWhileStopping(msg)
 		return
 	}
-	switch m.user.push(msg, m.cfg.Capacity) {
+	switch m.user.push(msg, m.capacityFor(msg)) {
 	case pushed:
 		m.userCount.Add(1)
 		m.schedule()
@@ -182,6 +183,16 @@ func (m *Mailbox) parentFinalizing() bool {
 	}
 	p := Of(m.ctx.ActorSystem(), m.ctx.Parent())
 	return p != nil && p.finalized.Load()
+}
+
+// capacityFor returns the bound msg meets in the user queue: Capacity, but for a
+// PoisonPill, which is a stop and not work: refused for a full queue, it would
+// leave the actor running.
+func (m *Mailbox) capacityFor(msg any) int {
+	if msg == poisonPill {
+		return 0
+	}
+	return m.cfg.Capacity
 }
 
 // postNotice queues a notice in the system queue, where a child's Terminated comes
@@ -347,7 +358,7 @@ func (m *Mailbox) system(msg any, gen uint32) bool {
 		m.invoker.InvokeSystemMessage(v)
 		m.started()
 	case *actor.Terminated:
-		if a := m.waiting; a != nil {
+		if a := m.waiting.Load(); a != nil && a.gen == gen {
 			a.terminated(v.Who) // the Children step waits for it
 		}
 		if m.beforeTerminated(v) {

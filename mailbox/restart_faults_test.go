@@ -178,3 +178,45 @@ func TestAStepThatReturnsAsItIsAbandonedLeavesOneGoroutine(t *testing.T) {
 		})
 	}
 }
+
+// Found by the chaos suite: a parent stopping its children one at a time waited for
+// ever for a child that had ended on its own while it waited for another: it had
+// seen that child's Terminated already, and waited for it again.
+func TestAReverseOrderParentDoesNotWaitForAChildThatEndedMeanwhile(t *testing.T) {
+	sys := newSystem()
+	gate, asked := make(chan struct{}), make(chan struct{}, 1)
+	younger := props(t, mailbox.Config{Plan: lifecycle.MustPlan(lifecycle.Step{Name: "drain", Policy: policy.DeferFlag,
+		Run: func(context.Context) error { asked <- struct{}{}; <-gate; return nil }})}, func(actor.Context) {})
+	older := props(t, mailbox.Config{}, func(actor.Context) {})
+	kids := make(chan *actor.PID, 2)
+	plan := lifecycle.MustPlan(mailbox.Children(policy.DeferFlag, 0))
+	ppid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan, Order: mailbox.Reverse}, func(c actor.Context) {
+		if _, ok := c.Message().(*actor.Started); ok {
+			kids <- c.Spawn(older)
+			kids <- c.Spawn(younger)
+		}
+	}))
+	old := recv(t, kids, "the older child")
+	recv(t, kids, "the younger child")
+	tk := mailbox.Of(sys, ppid).Request(nil, nil)
+	recv(t, asked, "the parent to ask the younger child first")
+	recv(t, mailbox.Of(sys, old).Request(nil, nil).Done(), "the older child to end on its own")
+	close(gate)
+	rep := stopped(t, tk, "the parent")
+	assert.Equal(t, lifecycle.Completed, rep.Steps[0].Status)
+}
+
+// Found by the chaos suite: a PoisonPill that met a full queue was refused for
+// capacity, so Poison never stopped the actor. A pill is a stop, not work.
+func TestAPoisonPillIsNotRefusedForCapacity(t *testing.T) {
+	sys := newSystem()
+	p := newProbe(t)
+	finished, unsubscribe := events[*mailbox.Finished](sys)
+	defer unsubscribe()
+	pid, mb := fill(t, sys, p, mailbox.Config{Capacity: 1})
+	sys.Root.Poison(pid) // the queue is full
+	assert.Zero(t, mb.Refused(), "not refused")
+	close(p.release)
+	f := recv(t, finished, "the poisoned actor's report")
+	assert.Equal(t, lifecycle.Poisoned, f.Report.Reason.Kind)
+}
