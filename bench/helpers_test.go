@@ -42,7 +42,7 @@ type size struct {
 var sizes = size{
 	children: []int{1_000, 10_000, 100_000},
 	mids:     100, leaves: 1_000,
-	messages: 200_000,
+	messages: 500_000,
 	idle:     20_000,
 	stopping: 10_000,
 	kids:     1_000,

@@ -55,8 +55,8 @@ func plan(quick, with1M bool) ([]run, []int) {
 	}
 	ns1 := []int{1_000, 10_000, 100_000}
 	runs := []run{
-		{pkg: "./bench", bench: "^BenchmarkStopCost$/^N=1000$", rounds: r(21, 5)},
-		{pkg: "./bench", bench: "^BenchmarkStopCost$/^N=10000$", rounds: r(15, 5)},
+		{pkg: "./bench", bench: "^BenchmarkStopCost$/^N=1000$", rounds: r(31, 5)},
+		{pkg: "./bench", bench: "^BenchmarkStopCost$/^N=10000$", rounds: r(21, 5)},
 		{pkg: "./bench", bench: "^BenchmarkStopCost$/^N=100000$", rounds: r(7, 3)},
 	}
 	if with1M {
