@@ -91,7 +91,17 @@ func stopCost(b *testing.B, n int) {
 // report.
 func stopOne(sys *actor.ActorSystem, kind string, pid *actor.PID) (*lifecycle.Report, error) {
 	if !graceful(kind) {
-		return nil, sys.Root.StopFuture(pid).Wait()
+		return nil, stopFuture(sys, pid).Wait()
 	}
 	return qactor.Stop(context.Background(), sys, pid, nil)
+}
+
+// stopFuture is protoactor's RootContext.StopFuture, the same three calls, without
+// its fixed 10 s timeout, which a 1M-child stop can overrun on a busy host.
+func stopFuture(sys *actor.ActorSystem, pid *actor.PID) *actor.Future {
+	f := actor.NewFuture(sys, time.Hour)
+	p, _ := sys.ProcessRegistry.Get(pid) // the dead-letter process, if pid is gone: it answers Terminated
+	p.SendSystemMessage(pid, &actor.Watch{Watcher: f.PID()})
+	sys.Root.Stop(pid)
+	return f
 }
