@@ -12,11 +12,11 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// perChildPlot draws StopCost's wall time per child against N, both on log scales,
-// one line per kind.
-func perChildPlot(l *lookup, ns1 []int, file string) error {
+// perChildPlot draws StopCost's wall or CPU time per child (unit: "ns/child",
+// "cpu-ns/child") against N, both on log scales, one line per kind.
+func perChildPlot(l *lookup, ns1 []int, unit, what, file string) error {
 	p := plot.New()
-	p.Title.Text = "Stopping a parent with N children: wall time per child (median)"
+	p.Title.Text = "Stopping a parent with N children: " + what + " per child (median)"
 	p.X.Label.Text = "children (N)"
 	p.Y.Label.Text = "per child"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
@@ -34,7 +34,7 @@ func perChildPlot(l *lookup, ns1 []int, file string) error {
 		var xys plotter.XYs
 		for _, n := range ns1 {
 			if l.has(stopBench(n)) {
-				v := l.get(stopBench(n), k+"-ns/child")
+				v := l.get(stopBench(n), k+"-"+unit)
 				xys = append(xys, plotter.XY{X: float64(n), Y: v})
 				lo, hi = min(lo, v), max(hi, v)
 			}
@@ -144,9 +144,12 @@ func kindsPlot(l *lookup, ns1 []int, file string) error {
 	return p.Save(7*vg.Inch, 4.5*vg.Inch, file)
 }
 
-// plots writes both plots under dir.
+// plots writes the plots under dir.
 func plots(l *lookup, ns1 []int, dir string) error {
-	if err := perChildPlot(l, ns1, filepath.Join(dir, "stop-per-child.svg")); err != nil {
+	if err := perChildPlot(l, ns1, "ns/child", "wall time", filepath.Join(dir, "stop-per-child.svg")); err != nil {
+		return err
+	}
+	if err := perChildPlot(l, ns1, "cpu-ns/child", "CPU time", filepath.Join(dir, "stop-per-child-cpu.svg")); err != nil {
 		return err
 	}
 	return kindsPlot(l, ns1, filepath.Join(dir, "stop-kinds.svg"))
