@@ -44,7 +44,7 @@ func family(t *testing.T, sys *actor.ActorSystem, tr *trail, n int, parentSteps 
 	})
 	pid, err := sys.Root.SpawnNamed(parent, "p")
 	require.NoError(t, err)
-	<-spawned
+	recv(t, spawned, "the parent to spawn its children")
 	return pid
 }
 
@@ -53,7 +53,7 @@ func TestChildrenStopFirstWhenThePlanDoesNotPlaceThem(t *testing.T) {
 	tr := &trail{}
 	pid := family(t, sys, tr, 2, []qactor.Step[*worker]{step("close", policy.Plain, nil, false)}, mailbox.Parallel)
 
-	rep, err := qactor.Stop(context.Background(), sys, pid, errors.New("deploy"))
+	rep, err := qactor.Stop(within(t, "the family to stop"), sys, pid, errors.New("deploy"))
 	require.NoError(t, err)
 
 	events := tr.all()
@@ -82,7 +82,7 @@ func TestChildrenStopWhereThePlanPlacesThem(t *testing.T) {
 		step("close", policy.Plain, nil, false),
 	}, mailbox.Parallel)
 
-	rep, err := qactor.Stop(context.Background(), sys, pid, nil)
+	rep, err := qactor.Stop(within(t, "the family to stop"), sys, pid, nil)
 	require.NoError(t, err)
 
 	events := tr.all()
@@ -104,7 +104,7 @@ func TestReverseOrderStopsChildrenOneAtATimeLastStartedFirst(t *testing.T) {
 	tr := &trail{}
 	pid := family(t, sys, tr, 4, []qactor.Step[*worker]{step("close", policy.Plain, nil, false)}, mailbox.Reverse)
 
-	_, err := qactor.Stop(context.Background(), sys, pid, nil)
+	_, err := qactor.Stop(within(t, "the family to stop"), sys, pid, nil)
 	require.NoError(t, err)
 
 	var order []string

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,8 +29,11 @@ type Component[A actor.Actor] struct {
 	// Start hooks run in order in the Starting phase, right after *actor.Started.
 	// An error stops the component with reason StartFailed.
 	Start []func(a A, c actor.Context) error
-	// Deadline is an outer bound the steps' Timeouts must fit, such as a pod's 30 s
-	// termination grace period; zero means none. Checked by Props, before anything runs.
+	// Deadline bounds every stop of the component, such as a pod's 30 s termination
+	// grace period; zero means none. Props checks that the steps' Timeouts fit it,
+	// before anything runs, and each stop must end within it from its first request:
+	// its budget and force budget are fitted to it (see mailbox.Fit), so a stop that
+	// runs long is forced in time, with cause mailbox.ErrDeadline.
 	Deadline time.Duration
 	// Capacity bounds the mailbox; zero means unbounded. See mailbox.Config.
 	Capacity int
@@ -40,21 +45,46 @@ type Component[A actor.Actor] struct {
 	ForceBudget time.Duration
 	// Order is how children are stopped: mailbox.Parallel or mailbox.Reverse.
 	Order mailbox.Order
+	// Logger takes the component's log records; nil means the actor system's. See
+	// mailbox.Config.Logger for what is logged at which level.
+	Logger *slog.Logger
+	// Middleware are protoactor's mailbox middleware (actor.MailboxMiddleware), which
+	// the component's mailbox calls as protoactor's own does.
+	Middleware []actor.MailboxMiddleware
 	// Options are more protoactor props options: a supervisor strategy, a dispatcher,
-	// middleware. They are applied first; the component's own mailbox replaces any
-	// mailbox they set.
+	// receiver or sender middleware. A mailbox is the component's own: Options that
+	// set one (actor.WithMailbox) make Props fail with ErrMailboxOption; give mailbox
+	// middleware in Middleware instead.
 	Options []actor.PropsOption
 }
+
+// ErrMailboxOption is returned by Props when Options set a mailbox.
+var ErrMailboxOption = errors.New("quiesce: Component.Options set a mailbox: a component's mailbox is Quiesce's own (use Component.Middleware for mailbox middleware)")
 
 // Step is a step of a Component's plan. Run receives the incarnation that stops,
 // so a method expression fits: Run: (*Conn).drain.
 type Step[A any] struct {
-	Name     string
-	Policy   policy.Policy
-	Timeout  time.Duration
-	Grace    time.Duration
-	Always   bool
-	Run      func(a A, ctx context.Context) error
+	// Name names the step in reports, notices, logs and goroutine labels. Unique in
+	// its plan; "children" is the built-in Children step's.
+	Name string
+	// Policy says what a stop request does while the step runs: Plain interrupts it
+	// (its ctx is cancelled), DeferFlag lets it finish and counts the request,
+	// DeferReraise lets it finish and then skips every later step but the Always ones.
+	Policy policy.Policy
+	// Timeout is the step's own bound from its start; zero means none. When it runs
+	// out the step's ctx is cancelled (policy.ErrTimeout) and the step times out.
+	Timeout time.Duration
+	// Grace bounds a deferred step once a stop request has come; zero means none. It
+	// has no meaning under Plain (an error).
+	Grace time.Duration
+	// Always runs the step even after a force or a re-raised request: close what
+	// must be closed.
+	Always bool
+	// Run does the work, on the actor's goroutine: it may use the incarnation's
+	// state as Receive does. ctx carries the stop's reason (lifecycle.ReasonFrom) and
+	// takes progress (lifecycle.ReportProgress).
+	Run func(a A, ctx context.Context) error
+
 	children bool
 }
 
@@ -95,8 +125,12 @@ func (c Component[A]) Props() (*actor.Props, error) {
 	if err != nil {
 		return nil, err
 	}
+	if setsMailbox(c.Options) {
+		return nil, ErrMailboxOption
+	}
 	cfg := mailbox.Config{
 		Plan: plan, Capacity: c.Capacity, Budget: c.Budget, ForceBudget: c.ForceBudget, Order: c.Order,
+		Logger: c.Logger, Middleware: c.Middleware,
 	}
 	if hooks := c.Start; len(hooks) > 0 {
 		cfg.Start = func(ctx actor.Context) error {
@@ -116,6 +150,17 @@ func (c Component[A]) Props() (*actor.Props, error) {
 	newActor := c.New
 	opts := append(append([]actor.PropsOption{}, c.Options...), actor.WithMailbox(producer))
 	return actor.PropsFromProducer(func() actor.Actor { return &guard[A]{inner: newActor()} }, opts...), nil
+}
+
+// setsMailbox reports whether opts set a mailbox producer. protoactor keeps it in an
+// unexported field of Props: reflect reads whether it is set, and nothing else.
+func setsMailbox(opts []actor.PropsOption) bool {
+	if len(opts) == 0 {
+		return false
+	}
+	probe := (&actor.Props{}).Configure(opts...)
+	f := reflect.ValueOf(probe).Elem().FieldByName("mailboxProducer")
+	return f.IsValid() && f.Kind() == reflect.Func && !f.IsNil()
 }
 
 // MustProps is Props that panics on an invalid component, for components fixed in

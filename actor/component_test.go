@@ -3,8 +3,10 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -231,36 +233,21 @@ func TestOptionsAreAppliedToTheActor(t *testing.T) {
 					return nil
 				}},
 			}))
-			pid := <-kid
+			pid := recv(t, kid, "the parent to spawn its child")
 			sys.Root.Send(pid, "crash")
-			f := <-finished
+			f := recv(t, finished, "the Finished notice of the child's plan")
 			assert.True(t, f.Child.Equal(pid))
 			assert.Equal(t, tc.reason, f.Report.Reason.Kind)
 			if tc.reason == lifecycle.Restarting {
-				res, err := qactor.Result(sys.Root.RequestFuture(pid, "ping", 5*time.Second))
-				require.NoError(t, err)
+				res, err := qactor.Result(sys.Root.RequestFuture(pid, "ping", bound))
+				require.NoError(t, err, "the answer of the new incarnation")
 				assert.Equal(t, "ok ping", res, "the new incarnation runs")
 			}
-			_, err := qactor.Stop(context.Background(), sys, parent, nil)
+			_, err := qactor.Stop(within(t, "the parent to stop"), sys, parent, nil)
 			require.NoError(t, err)
 			assert.Equal(t, tc.made, made.Load())
 		})
 	}
-}
-
-func TestTheComponentsOwnMailboxReplacesAMailboxOption(t *testing.T) {
-	sys := newSystem()
-	tr := &trail{}
-	pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{
-		New:     func() *worker { return &worker{name: "w", trail: tr} },
-		Steps:   []qactor.Step[*worker]{step("close", policy.Plain, nil, false)},
-		Options: []actor.PropsOption{actor.WithMailbox(actor.Unbounded())},
-	}))
-	require.NotNil(t, mailbox.Of(sys, pid), "a Quiesce mailbox")
-	rep, err := qactor.Stop(context.Background(), sys, pid, nil)
-	require.NoError(t, err)
-	assert.Equal(t, lifecycle.Completed, rep.Steps[0].Status)
-	assert.Contains(t, tr.all(), "w close end")
 }
 
 // A step gets the incarnation that stops, whether it takes it as its argument or
@@ -279,9 +266,9 @@ func TestIncarnationReturnsTheIncarnationThatStopsInItsSteps(t *testing.T) {
 			return nil
 		}}},
 	}))
-	_, err := qactor.Stop(context.Background(), sys, pid, nil)
+	_, err := qactor.Stop(within(t, "the component to stop"), sys, pid, nil)
 	require.NoError(t, err)
-	s := <-got
+	s := recv(t, got, "the step to run")
 	require.NotNil(t, s.fromCtx)
 	assert.Same(t, made.Load(), s.fromCtx)
 	assert.Same(t, s.arg, s.fromCtx)
@@ -296,7 +283,7 @@ func TestCallsOnAPIDThatIsNotALiveComponentReturnErrNotComponent(t *testing.T) {
 	sys := newSystem()
 	plain := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
 	gone := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{New: func() *worker { return &worker{trail: &trail{}} }}))
-	_, err := qactor.Stop(context.Background(), sys, gone, nil)
+	_, err := qactor.Stop(within(t, "the component to stop"), sys, gone, nil)
 	require.NoError(t, err)
 	live := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{New: func() *worker { return &worker{trail: &trail{}} }}))
 
@@ -310,7 +297,7 @@ func TestCallsOnAPIDThatIsNotALiveComponentReturnErrNotComponent(t *testing.T) {
 			_, ok := qactor.PhaseOf(sys, pid)
 			assert.False(t, ok)
 			assert.ErrorIs(t, qactor.SetBudget(sys, pid, mailbox.After(time.Second)), qactor.ErrNotComponent)
-			rep, err := qactor.Stop(context.Background(), sys, pid, nil)
+			rep, err := qactor.Stop(within(t, "Stop to return"), sys, pid, nil)
 			assert.ErrorIs(t, err, qactor.ErrNotComponent)
 			assert.Nil(t, rep)
 			assert.ErrorIs(t, qactor.Force(sys, nil, pid), qactor.ErrNotComponent)
@@ -323,8 +310,8 @@ func TestCallsOnAPIDThatIsNotALiveComponentReturnErrNotComponent(t *testing.T) {
 		assert.NoError(t, qactor.SetBudget(sys, live, mailbox.After(time.Second)))
 		assert.Error(t, qactor.SetBudget(sys, live, mailbox.After(-time.Second)), "a budget must be positive")
 	})
-	require.NoError(t, sys.Root.StopFuture(plain).Wait())
-	_, err = qactor.Stop(context.Background(), sys, live, nil)
+	require.NoError(t, sys.Root.StopFuture(plain).Wait(), "the plain actor to stop")
+	_, err = qactor.Stop(within(t, "the live component to stop"), sys, live, nil)
 	require.NoError(t, err)
 }
 
@@ -348,22 +335,22 @@ func TestResultMapsARefusalToAnErrorAndPassesEverythingElseThrough(t *testing.T)
 		}}},
 	}))
 
-	res, err := qactor.Result(sys.Root.RequestFuture(comp, "hi", 5*time.Second))
-	require.NoError(t, err)
+	res, err := qactor.Result(sys.Root.RequestFuture(comp, "hi", bound))
+	require.NoError(t, err, "the component's answer")
 	assert.Equal(t, "ok hi", res, "an ordinary answer")
 
-	res, err = qactor.Result(sys.Root.RequestFuture(plain, "hi", 5*time.Second))
+	res, err = qactor.Result(sys.Root.RequestFuture(plain, "hi", bound))
 	assert.NoError(t, err, "an error sent as the answer is an answer")
 	assert.Same(t, answer, res)
 
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		_, err := qactor.Stop(context.Background(), sys, comp, errors.New("deploy"))
+		_, err := qactor.Stop(within(t, "the component to stop"), sys, comp, errors.New("deploy"))
 		assert.NoError(t, err)
 	}()
-	<-inStep // stopping: new messages are refused
-	res, err = qactor.Result(sys.Root.RequestFuture(comp, "late", 5*time.Second))
+	recv(t, inStep, "the step to begin") // stopping: new messages are refused
+	res, err = qactor.Result(sys.Root.RequestFuture(comp, "late", bound))
 	assert.Nil(t, res)
 	var r *mailbox.Refused
 	require.ErrorAs(t, err, &r, "a refusal is an error")
@@ -373,11 +360,11 @@ func TestResultMapsARefusalToAnErrorAndPassesEverythingElseThrough(t *testing.T)
 	assert.Equal(t, "late", r.Message)
 	assert.Equal(t, "stop requested: deploy", r.Reason.Error())
 	close(gate)
-	<-stopped
+	recv(t, stopped, "Stop to return")
 
-	_, err = qactor.Result(sys.Root.RequestFuture(comp, "gone", 5*time.Second))
+	_, err = qactor.Result(sys.Root.RequestFuture(comp, "gone", bound))
 	assert.ErrorIs(t, err, actor.ErrDeadLetter, "the future's own error passes through")
-	require.NoError(t, sys.Root.StopFuture(plain).Wait())
+	require.NoError(t, sys.Root.StopFuture(plain).Wait(), "the plain actor to stop")
 }
 
 // Stop waits no longer than the caller's ctx: when it ends first, Stop returns its
@@ -406,9 +393,10 @@ func TestStopReturnsTheCallersCauseWhenItsCtxEndsFirstAndTheStopGoesOn(t *testin
 	gaveUp := errors.New("the caller gave up")
 	ctx, cancel := context.WithCancelCause(context.Background())
 	go func() {
-		<-inStep
+		<-inStep // the test waits for Stop, bounded by bound: see below
 		cancel(gaveUp)
 	}()
+	defer time.AfterFunc(bound, func() { cancel(fmt.Errorf("waited %v for the step to begin", bound)) }).Stop()
 	rep, err := qactor.Stop(ctx, sys, pid, errors.New("deploy"))
 	assert.ErrorIs(t, err, gaveUp, "the caller's cause, not a bare context.Canceled")
 	assert.Nil(t, rep, "no report while the plan runs")
@@ -419,7 +407,7 @@ func TestStopReturnsTheCallersCauseWhenItsCtxEndsFirstAndTheStopGoesOn(t *testin
 	tk := mb.Ticket()
 	require.NotNil(t, tk)
 	close(gate)
-	<-tk.Done()
+	recv(t, tk.Done(), "the stop to end")
 	rep = tk.Report()
 	require.NotNil(t, rep)
 	assert.False(t, cut.Load(), "the caller's ctx is not the step's")
@@ -442,7 +430,7 @@ func TestStopReturnsOnlyOnceTheStoppedPhaseIsPublished(t *testing.T) {
 	props := mustProps(t, qactor.Component[*worker]{New: func() *worker { return &worker{trail: &trail{}} }})
 	for i := range 1000 {
 		pid := sys.Root.Spawn(props)
-		_, err := qactor.Stop(context.Background(), sys, pid, nil)
+		_, err := qactor.Stop(within(t, "the component to stop"), sys, pid, nil)
 		require.NoError(t, err)
 		for stopped := false; !stopped; {
 			select {
@@ -458,34 +446,39 @@ func TestStopReturnsOnlyOnceTheStoppedPhaseIsPublished(t *testing.T) {
 // A component that stops its children sends protoactor no stray Stop: by the time
 // protoactor gets the component's own Stop, it has forgotten every child that has
 // gone, so no Stop goes to a child that is no longer there, to turn up as a dead
-// letter (and an INFO log line) in a clean shutdown.
+// letter (and an INFO log line) in a clean shutdown. In a synctest bubble, so that
+// synctest.Wait is the sync point: when it returns, every goroutine of the system
+// is blocked or gone, and a dead letter sent late, from any of them, is there.
 func TestStoppingAComponentWithChildrenLeavesNoDeadLetter(t *testing.T) {
-	sys := newSystem()
-	deadLetters, unsubscribe := events[*actor.DeadLetterEvent](sys)
-	defer unsubscribe()
-	child := mustProps(t, qactor.Component[*worker]{
-		New:   func() *worker { return &worker{name: "c", trail: &trail{}} },
-		Steps: []qactor.Step[*worker]{step("drain", policy.DeferFlag, nil, false)},
-	})
-	for i := range 1000 {
-		started := make(chan struct{})
-		pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{
-			New:   func() *worker { return &worker{name: "p", trail: &trail{}} },
-			Steps: []qactor.Step[*worker]{{Name: "close", Always: true, Run: func(*worker, context.Context) error { return nil }}},
-			Start: []func(*worker, actor.Context) error{func(_ *worker, c actor.Context) error {
-				c.Spawn(child)
-				c.Spawn(child)
-				close(started)
-				return nil
-			}},
-		}))
-		<-started
-		_, err := qactor.Stop(context.Background(), sys, pid, nil)
-		require.NoError(t, err)
-		select {
-		case dl := <-deadLetters:
-			t.Fatalf("stop %d: a dead letter %T to %v", i+1, dl.Message, dl.PID)
-		default:
+	synctest.Test(t, func(t *testing.T) {
+		sys := newSystem()
+		deadLetters, unsubscribe := events[*actor.DeadLetterEvent](sys)
+		defer unsubscribe()
+		child := mustProps(t, qactor.Component[*worker]{
+			New:   func() *worker { return &worker{name: "c", trail: &trail{}} },
+			Steps: []qactor.Step[*worker]{step("drain", policy.DeferFlag, nil, false)},
+		})
+		for i := range 1000 {
+			started := make(chan struct{})
+			pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{
+				New:   func() *worker { return &worker{name: "p", trail: &trail{}} },
+				Steps: []qactor.Step[*worker]{{Name: "close", Always: true, Run: func(*worker, context.Context) error { return nil }}},
+				Start: []func(*worker, actor.Context) error{func(_ *worker, c actor.Context) error {
+					c.Spawn(child)
+					c.Spawn(child)
+					close(started)
+					return nil
+				}},
+			}))
+			<-started
+			_, err := qactor.Stop(context.Background(), sys, pid, nil)
+			require.NoError(t, err)
+			synctest.Wait()
+			if len(deadLetters) > 0 {
+				dl := <-deadLetters
+				t.Fatalf("stop %d: a dead letter %T to %v", i+1, dl.Message, dl.PID)
+			}
 		}
-	}
+		settle()
+	})
 }

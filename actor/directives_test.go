@@ -25,6 +25,7 @@ import (
 // records each run with its reason; the parent keeps the notices it hears in
 // Receive; the test goroutine reads the system's lifecycle events, in order.
 type supervised struct {
+	t      testing.TB
 	sys    *actor.ActorSystem
 	parent *actor.PID
 	kids   []*actor.PID
@@ -46,7 +47,7 @@ func supervise(t *testing.T, sys *actor.ActorSystem, strategy actor.SupervisorSt
 	steps func(s *supervised, i int) []qactor.Step[*crasher]) *supervised {
 	t.Helper()
 	s := &supervised{
-		sys: sys, made: make([]atomic.Int32, n), plans: &trail{}, heard: &notices{},
+		t: t, sys: sys, made: make([]atomic.Int32, n), plans: &trail{}, heard: &notices{},
 		phases: map[string]map[lifecycle.Phase]int{}, finished: map[string][]*lifecycle.Report{},
 	}
 	s.events, s.unsubscribe = events[any](sys)
@@ -86,7 +87,7 @@ func supervise(t *testing.T, sys *actor.ActorSystem, strategy actor.SupervisorSt
 		}
 	}, actor.WithSupervisor(strategy)), "sup")
 	require.NoError(t, err)
-	s.parent, s.kids = parent, <-spawned
+	s.parent, s.kids = parent, recv(t, spawned, "the parent to spawn its children")
 	for i := range s.kids {
 		s.await(i, lifecycle.Running, 1)
 	}
@@ -101,11 +102,12 @@ func mustCrasher(t *testing.T, c qactor.Component[*crasher]) *actor.Props {
 }
 
 // await reads events until child i has entered phase p n times, over all its
-// incarnations.
+// incarnations, or fails the test.
 func (s *supervised) await(i int, p lifecycle.Phase, n int) {
+	s.t.Helper()
 	id := s.kids[i].Id
 	for s.phases[id][p] < n {
-		s.take(<-s.events)
+		s.take(recv(s.t, s.events, fmt.Sprintf("%s to enter %v %d times (%d so far)", id, p, n, s.phases[id][p])))
 	}
 }
 
@@ -154,14 +156,14 @@ func (s *supervised) live(i int) bool {
 // sync returns once the parent has handled every message posted to it before: a
 // stop, a system message, would overtake the notices still in its queue.
 func (s *supervised) sync(t *testing.T) {
-	_, err := s.sys.Root.RequestFuture(s.parent, "sync", 5*time.Second).Result()
-	require.NoError(t, err)
+	_, err := s.sys.Root.RequestFuture(s.parent, "sync", bound).Result()
+	require.NoError(t, err, "the parent to handle what was posted to it")
 }
 
 // close stops the parent, and so every child left, and unsubscribes. The parent's
 // Receive runs no more once it returns: what it heard is final.
 func (s *supervised) close(t *testing.T) {
-	require.NoError(t, s.sys.Root.StopFuture(s.parent).Wait())
+	require.NoError(t, s.sys.Root.StopFuture(s.parent).Wait(), "the parent to stop")
 	s.unsubscribe()
 }
 
@@ -247,8 +249,8 @@ func TestProtoactorStrategiesWorkUnchangedAndTheirDirectivesRunThePlan(t *testin
 					assert.Equal(t, lifecycle.Completed, rep.Steps[0].Status)
 				}
 				if tc.live[i] {
-					res, err := qactor.Result(sys.Root.RequestFuture(s.kids[i], "after", 5*time.Second))
-					require.NoError(t, err)
+					res, err := qactor.Result(sys.Root.RequestFuture(s.kids[i], "after", bound))
+					require.NoError(t, err, "c%d's answer", i+1)
 					assert.Equal(t, "ok after", res, "c%d's current incarnation runs", i+1)
 				}
 			}
@@ -282,8 +284,8 @@ func TestARestartCarriesTheCauseOfThisFailureNotAnEarlierOne(t *testing.T) {
 		resume := func(any) actor.Directive { return actor.ResumeDirective }
 		s := supervise(t, sys, actor.NewOneForOneStrategy(10, time.Minute, resume), 1, nil)
 		sys.Root.Send(s.kids[0], "crash")
-		res, err := qactor.Result(sys.Root.RequestFuture(s.kids[0], "ping", 5*time.Second))
-		require.NoError(t, err)
+		res, err := qactor.Result(sys.Root.RequestFuture(s.kids[0], "ping", bound))
+		require.NoError(t, err, "the resumed child's answer")
 		require.Equal(t, "ok ping", res, "resumed: the same incarnation answers")
 		p, _ := sys.ProcessRegistry.Get(s.kids[0])
 		p.SendSystemMessage(s.kids[0], &actor.Restart{}) // a supervisor's RestartChildren
@@ -422,19 +424,19 @@ func TestADirectiveMidCleanupYieldsANoticeNeverAKill(t *testing.T) {
 				})
 			stopped := make(chan *lifecycle.Report, 1)
 			go func() {
-				rep, err := qactor.Stop(context.Background(), sys, s.kids[0], errors.New("scale down"))
+				rep, err := qactor.Stop(within(t, "c1 to stop"), sys, s.kids[0], errors.New("scale down"))
 				assert.NoError(t, err)
 				stopped <- rep
 			}()
-			<-inStep
+			recv(t, inStep, "c1's step to begin")
 			sys.Root.Send(s.kids[1], "crash") // the parent restarts every child
 			for len(s.published) == 0 {
-				s.take(<-s.events) // the notice is sent as the directive arrives
+				s.take(recv(t, s.events, "the notice of the directive")) // sent as the directive arrives
 			}
 			if tc.policy.Deferred() {
 				close(gate) // the deferred step finishes its work; a plain one has returned on its own
 			}
-			rep := <-stopped
+			rep := recv(t, stopped, "c1's stop to end")
 			s.await(1, lifecycle.Running, 2)
 			s.sync(t) // c1's notices, its Finished last, were posted before it stopped
 			s.close(t)

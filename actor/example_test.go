@@ -45,7 +45,9 @@ func ExampleComponent() {
 	system := newSystem() // an actor.ActorSystem, quiet for the example
 	pid, _ := system.Root.SpawnNamed(props, "conn")
 
-	report, err := qactor.Stop(context.Background(), system, pid, errors.New("deploy"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // your own deadline
+	defer cancel()
+	report, err := qactor.Stop(ctx, system, pid, errors.New("deploy"))
 	if err != nil {
 		panic(err)
 	}
@@ -139,7 +141,7 @@ func ExampleShutdown() {
 	}.MustProps()
 	system := newSystem() // an actor.ActorSystem, quiet for the example
 	root, _ := system.Root.SpawnNamed(service, "svc")
-	<-started
+	await(started, "the service to start its workers")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -190,9 +192,11 @@ func ExampleResult() {
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		_, _ = qactor.Stop(context.Background(), system, pid, errors.New("deploy"))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = qactor.Stop(ctx, system, pid, errors.New("deploy"))
 	}()
-	<-inStep // the component is draining
+	await(inStep, "the component to begin draining")
 
 	_, err := qactor.Result(system.Root.RequestFuture(pid, "get", 5*time.Second))
 	fmt.Println(err)
@@ -203,9 +207,9 @@ func ExampleResult() {
 		fmt.Println("refused:", refused.Message, "because", refused.Reason)
 	}
 	close(release)
-	<-stopped
+	await(stopped, "the component to stop")
 	// Output:
-	// quiesce: cache refused: stopping (string): stop requested: deploy
+	// quiesce: cache refused a message of type string: stopping (stop requested: deploy)
 	// stopping: true
 	// timeout: false
 	// refused: get because stop requested: deploy

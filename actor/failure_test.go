@@ -34,7 +34,7 @@ func TestAPanicInAStepFailsThatStepAndTheNextStepStillRuns(t *testing.T) {
 					step("close", policy.Plain, nil, false),
 				},
 			}))
-			rep, err := qactor.Stop(context.Background(), sys, pid, nil)
+			rep, err := qactor.Stop(within(t, "the component to stop"), sys, pid, nil)
 			require.NoError(t, err)
 
 			assert.Equal(t, lifecycle.Failed, rep.Steps[0].Status)
@@ -97,13 +97,13 @@ func TestARestartWhileWaitingForChildrenDoesNotResurrectTheActor(t *testing.T) {
 			return nil
 		}},
 	}))
-	<-spawned
+	recv(t, spawned, "the parent to spawn its child")
 	tk := mailbox.Of(sys, pid).Request(nil, nil)
-	<-childInStep // the parent waits for its child
+	recv(t, childInStep, "the child's step to begin") // the parent waits for its child
 	p, _ := sys.ProcessRegistry.Get(pid)
 	p.SendSystemMessage(pid, &actor.Restart{})
 	close(gate)
-	<-tk.Done()
+	recv(t, tk.Done(), "the parent's stop to end")
 
 	rep := tk.Report()
 	assert.Equal(t, 1, rep.Steps[0].Requests, "the Restart was a request to the children step")
@@ -124,7 +124,7 @@ func TestAFailingStartHookStopsTheComponentWithReasonStartFailed(t *testing.T) {
 		Start: []func(*worker, actor.Context) error{func(*worker, actor.Context) error { return errors.New("no database") }},
 		Steps: []qactor.Step[*worker]{step("undo", policy.Plain, nil, false)},
 	}))
-	f := <-finished
+	f := recv(t, finished, "the Finished notice")
 	assert.True(t, f.Child.Equal(pid))
 	assert.Equal(t, lifecycle.StartFailed, f.Report.Reason.Kind)
 	assert.ErrorContains(t, f.Report.Reason, "start hook 1: no database")
@@ -155,11 +155,11 @@ func TestABoundedMailboxRefusesWhenFullAndNeverDeadlocksAnActorPostingToItself(t
 	s := &selfPoster{refused: make(chan error, 1)}
 	pid := sys.Root.Spawn(qactor.Component[*selfPoster]{New: func() *selfPoster { return s }, Capacity: 4}.MustProps())
 	sys.Root.Send(pid, "fill")
-	err := <-s.refused
+	err := recv(t, s.refused, "the answer to the request the actor made of itself")
 	assert.ErrorIs(t, err, mailbox.ErrFull)
 	var r *mailbox.Refused
 	require.ErrorAs(t, err, &r)
 	assert.Nil(t, r.Reason, "full while running: no stop reason")
 	assert.Equal(t, int64(7), mailbox.Of(sys, pid).Refused(), "6 of the 10 sends and the request were refused, and counted")
-	require.NoError(t, sys.Root.StopFuture(pid).Wait())
+	require.NoError(t, sys.Root.StopFuture(pid).Wait(), "the actor to stop")
 }

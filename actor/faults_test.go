@@ -45,11 +45,21 @@ func sleeper(t *testing.T, d time.Duration, deaf bool, budget mailbox.Budget) *a
 func TestAShortShutdownIsStillGraceful(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sys := newSystem()
-		pid := sys.Root.Spawn(sleeper(t, 100*time.Millisecond, false, mailbox.Infinity))
-		sys.Root.Send(pid, "queued") // drained, not refused
+		block := make(chan struct{})
+		pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{
+			New: func() *worker { return &worker{trail: &trail{}, block: block} },
+			Steps: []qactor.Step[*worker]{{Name: "flush", Policy: policy.DeferFlag, Run: func(*worker, context.Context) error {
+				time.Sleep(100 * time.Millisecond)
+				return nil
+			}}},
+		}))
+		sys.Root.Send(pid, "block")  // the actor is busy with it...
+		sys.Root.Send(pid, "queued") // ...so this is queued when the stop begins: drained, not refused
+		synctest.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		start := time.Now()
+		go func() { synctest.Wait(); close(block) }()
 		tree, err := qactor.Shutdown(ctx, sys, errors.New("SIGTERM"), pid)
 		require.NoError(t, err)
 		assert.Equal(t, 100*time.Millisecond, time.Since(start), "the step runs its full 100 ms")

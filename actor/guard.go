@@ -4,6 +4,8 @@ import (
 	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/quiesce/quiesce/mailbox"
 )
 
 // guard wraps an incarnation. A panic in its handler for *actor.Stopping,
@@ -19,7 +21,7 @@ func (g *guard[A]) Receive(c actor.Context) {
 		defer func() {
 			if r := recover(); r != nil {
 				c.Logger().Error("quiesce: panic in a stop handler, ignored so that the stop completes",
-					slog.Any("actor", c.Self()), slog.Any("message", c.Message()), slog.Any("panic", r))
+					slog.String("actor", mailbox.PIDText(c.Self())), slog.Any("message", c.Message()), slog.Any("panic", r))
 			}
 		}()
 	}

@@ -105,12 +105,12 @@ func TestEachPolicyUnderEachInterruptionMidStep(t *testing.T) {
 				})
 				pid := sys.Root.Spawn(props)
 				tk := mailbox.Of(sys, pid).Request(nil, nil)
-				<-started
+				recv(t, started, "the step to begin")
 				in.send(sys, pid)
 				if !w.cancelSeen {
 					close(gate) // a deferred step finishes its work
 				}
-				<-tk.Done()
+				recv(t, tk.Done(), "the stop to end")
 				rep := tk.Report()
 
 				require.Len(t, rep.Steps, 3)

@@ -57,13 +57,13 @@ func TestProgressGoesIntoTheReportAndOntoTheEventStream(t *testing.T) {
 			return nil
 		}}},
 	}))
-	rep, err := qactor.Stop(context.Background(), sys, pid, nil)
+	rep, err := qactor.Stop(within(t, "the component to stop"), sys, pid, nil)
 	require.NoError(t, err)
 
 	require.NotNil(t, rep.Steps[0].Progress)
 	assert.Equal(t, "sessions drained (3/3)", rep.Steps[0].Progress.String(), "the report keeps the last progress")
 	for i := 1; i <= 3; i++ {
-		p := <-progress
+		p := recv(t, progress, "each StepProgress event")
 		assert.True(t, p.Actor.Equal(pid))
 		assert.Equal(t, "drain", p.Step)
 		assert.Equal(t, i, p.Progress.Done)
@@ -83,8 +83,8 @@ func TestEachPhaseChangeAndStepOutcomeIsLoggedThroughTheSystemLogger(t *testing.
 			{Name: "close", Run: func(*worker, context.Context) error { return context.DeadlineExceeded }},
 		},
 	}))
-	require.Equal(t, lifecycle.Running, (<-phases).To, "running before the stop")
-	_, err := qactor.Stop(context.Background(), sys, pid, nil)
+	require.Equal(t, lifecycle.Running, recv(t, phases, "the move to Running").To, "running before the stop")
+	_, err := qactor.Stop(within(t, "the component to stop"), sys, pid, nil)
 	require.NoError(t, err)
 
 	assert.Equal(t, []string{
@@ -96,7 +96,7 @@ func TestEachPhaseChangeAndStepOutcomeIsLoggedThroughTheSystemLogger(t *testing.
 	}, logs.messages())
 	var seen []lifecycle.Phase
 	for range 2 {
-		seen = append(seen, (<-phases).To)
+		seen = append(seen, recv(t, phases, "the moves to Stopping and Stopped").To)
 	}
 	assert.Equal(t, []lifecycle.Phase{lifecycle.Stopping, lifecycle.Stopped}, seen)
 }

@@ -1,7 +1,6 @@
 package actor_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -32,17 +31,18 @@ func TestQueuedMessagesDrainBeforeTheFirstStepAndStepsRunInOrder(t *testing.T) {
 	sys.Root.Send(pid, "block")
 	sys.Root.Send(pid, "a")
 	sys.Root.Send(pid, "b")
-	<-entered // "block" is being handled: "a" and "b" are queued
+	recv(t, entered, `"block" to be handled`) // "a" and "b" are queued
 	done := make(chan *lifecycle.Report)
 	go func() {
-		rep, err := qactor.Stop(context.Background(), sys, pid, errors.New("deploy"))
+		rep, err := qactor.Stop(within(t, "the component to stop"), sys, pid, errors.New("deploy"))
 		assert.NoError(t, err)
 		done <- rep
 	}()
-	require.Eventually(t, func() bool { p, _ := qactor.PhaseOf(sys, pid); return p == lifecycle.Stopping }, time.Second, time.Millisecond)
-	late := sys.Root.RequestFuture(pid, "late", 5*time.Second)
+	require.Eventually(t, func() bool { p, _ := qactor.PhaseOf(sys, pid); return p == lifecycle.Stopping }, bound, time.Millisecond,
+		"the component to be stopping")
+	late := sys.Root.RequestFuture(pid, "late", bound)
 	close(block)
-	rep := <-done
+	rep := recv(t, done, "Stop to return")
 
 	assert.Equal(t, []string{
 		"w got block", "w got a", "w got b",

@@ -24,14 +24,14 @@ func TestEveryProtoactorStopPathRunsThePlan(t *testing.T) {
 	}{
 		{"RootContext.Stop", lifecycle.Requested, func(t *testing.T, sys *actor.ActorSystem, pid, _ *actor.PID) { sys.Root.Stop(pid) }},
 		{"StopFuture", lifecycle.Requested, func(t *testing.T, sys *actor.ActorSystem, pid, _ *actor.PID) {
-			require.NoError(t, sys.Root.StopFuture(pid).Wait())
+			require.NoError(t, sys.Root.StopFuture(pid).Wait(), "the component to stop")
 		}},
 		{"Poison", lifecycle.Poisoned, func(t *testing.T, sys *actor.ActorSystem, pid, _ *actor.PID) { sys.Root.Poison(pid) }},
 		{"PoisonFuture", lifecycle.Poisoned, func(t *testing.T, sys *actor.ActorSystem, pid, _ *actor.PID) {
-			require.NoError(t, sys.Root.PoisonFuture(pid).Wait())
+			require.NoError(t, sys.Root.PoisonFuture(pid).Wait(), "the component to stop")
 		}},
 		{"a plain protoactor parent stopping", lifecycle.Requested, func(t *testing.T, sys *actor.ActorSystem, _, parent *actor.PID) {
-			require.NoError(t, sys.Root.StopFuture(parent).Wait())
+			require.NoError(t, sys.Root.StopFuture(parent).Wait(), "the parent to stop")
 		}},
 		{"a supervisor's Stop directive", lifecycle.Requested, func(t *testing.T, sys *actor.ActorSystem, pid, _ *actor.PID) {
 			sys.Root.Send(pid, "crash") // the parent's strategy answers with Stop
@@ -58,19 +58,17 @@ func TestEveryProtoactorStopPathRunsThePlan(t *testing.T) {
 					pidc <- c.Spawn(props)
 				}
 			}, actor.WithSupervisor(actor.NewOneForOneStrategy(0, time.Minute, func(any) actor.Directive { return actor.StopDirective }))))
-			pid := <-pidc
+			pid := recv(t, pidc, "the parent to spawn its child")
 
 			path.stop(t, sys, pid, parent)
-			f := <-finished
-			for p := range phases {
-				if p.Actor.Equal(pid) && p.To == lifecycle.Stopped {
-					break // protoactor has finished with the actor
-				}
-			}
+			f := recv(t, finished, "the Finished notice")
+			recvUntil(t, phases, "the move to Stopped", func(p *mailbox.PhaseChanged) bool {
+				return p.Actor.Equal(pid) && p.To == lifecycle.Stopped // protoactor has finished with the actor
+			})
 
 			assert.Equal(t, []string{"bye: " + path.reason.String(), "c stopping", "c stopped"}, tr.all())
 			assert.Equal(t, path.reason, f.Report.Reason.Kind)
-			require.NoError(t, sys.Root.StopFuture(parent).Wait())
+			require.NoError(t, sys.Root.StopFuture(parent).Wait(), "the parent to stop")
 			_, live := qactor.PhaseOf(sys, pid)
 			assert.False(t, live)
 		})
@@ -86,12 +84,12 @@ func TestPoisonHandlesWhatCameBeforeThePillAndRefusesWhatCameAfter(t *testing.T)
 		Steps: []qactor.Step[*worker]{step("bye", policy.Plain, nil, false)},
 	}))
 	sys.Root.Send(pid, "block")
-	<-entered
+	recv(t, entered, `"block" to be handled`)
 	sys.Root.Send(pid, "before")
 	poisoned := sys.Root.PoisonFuture(pid)
-	after := sys.Root.RequestFuture(pid, "after", 5*time.Second)
+	after := sys.Root.RequestFuture(pid, "after", bound)
 	close(block)
-	require.NoError(t, poisoned.Wait())
+	require.NoError(t, poisoned.Wait(), "the poisoned component to stop")
 
 	assert.Equal(t, []string{"w got block", "w got before", "w bye start", "w bye end", "w stopping", "w stopped"}, tr.all())
 	_, err := qactor.Result(after)

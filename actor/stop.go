@@ -22,9 +22,15 @@ var ErrNotComponent = errors.New("quiesce: not a live Quiesce component")
 //
 // If the actor is already stopping, this is one more cancellation request, and Stop
 // waits for the stop under way.
+//
+// A PID of another node is stopped through the system's Remote, when one is
+// installed (github.com/quiesce/quiesce/remote), with the same reason and ctx.
 func Stop(ctx context.Context, system *actor.ActorSystem, pid *actor.PID, cause error) (*lifecycle.Report, error) {
 	mb := mailbox.Of(system, pid)
 	if mb == nil {
+		if r := remoteFor(system, pid); r != nil {
+			return r.Stop(ctx, pid, lifecycle.NewReason(lifecycle.Requested, cause))
+		}
 		return nil, ErrNotComponent
 	}
 	t := mb.Request(lifecycle.NewReason(lifecycle.Requested, cause), nil)
@@ -36,11 +42,27 @@ func Stop(ctx context.Context, system *actor.ActorSystem, pid *actor.PID, cause 
 	}
 }
 
+// SnapshotOf returns pid's stop as it stands (see mailbox.Snapshot), and false if
+// pid is running, not stopping; ErrNotComponent if pid is not a live local Quiesce
+// component.
+func SnapshotOf(system *actor.ActorSystem, pid *actor.PID) (mailbox.Snapshot, bool, error) {
+	mb := mailbox.Of(system, pid)
+	if mb == nil {
+		return mailbox.Snapshot{}, false, ErrNotComponent
+	}
+	s, stopping := mb.Snapshot()
+	return s, stopping, nil
+}
+
 // PhaseOf returns the phase of pid's current incarnation, and false if pid is not a
-// live Quiesce component.
+// live Quiesce component. A PID of another node is asked through the system's
+// Remote, when one is installed.
 func PhaseOf(system *actor.ActorSystem, pid *actor.PID) (lifecycle.Phase, bool) {
 	if mb := mailbox.Of(system, pid); mb != nil {
 		return mb.Phase(), true
+	}
+	if r := remoteFor(system, pid); r != nil {
+		return r.Phase(pid)
 	}
 	return 0, false
 }
@@ -53,6 +75,25 @@ func SetBudget(system *actor.ActorSystem, pid *actor.PID, b mailbox.Budget) erro
 		return ErrNotComponent
 	}
 	return mb.SetBudget(b)
+}
+
+// SpawnWithBudget spawns props from spawner (an actor.Context, or the root context)
+// with budget as the child's own stop budget, set before anyone who learns the PID
+// from this call can stop it: how a parent gives each child its own budget at spawn
+// time, as an OTP child spec does, from one props. props must be a Quiesce
+// component's (ErrNotComponent otherwise; the actor is then stopped again).
+func SpawnWithBudget(spawner actor.SpawnerContext, props *actor.Props, budget mailbox.Budget) (*actor.PID, error) {
+	if err := budget.Validate(); err != nil {
+		return nil, err
+	}
+	pid := spawner.Spawn(props)
+	mb := mailbox.Of(spawner.ActorSystem(), pid)
+	if mb == nil {
+		spawner.ActorSystem().Root.Stop(pid)
+		return nil, ErrNotComponent
+	}
+	_ = mb.SetBudget(budget) // valid, checked above
+	return pid, nil
 }
 
 // Result waits for f and returns its answer, with a refusal as an error: a
@@ -70,11 +111,17 @@ func Result(f *actor.Future) (any, error) {
 // stopping yet: the running step's own ctx is cancelled (lifecycle.ErrForced, with
 // cause), only Always steps run, and every descendant still stopping is forced too.
 // It does not wait; Stop or Shutdown, called before or after, returns the report.
+// A PID of another node is forced through the system's Remote, when one is
+// installed: Force then waits until that node has forced it, or failed to.
 func Force(system *actor.ActorSystem, cause error, pids ...*actor.PID) error {
 	var errs []error
 	for _, pid := range pids {
 		mb := mailbox.Of(system, pid)
 		if mb == nil {
+			if r := remoteFor(system, pid); r != nil {
+				errs = append(errs, r.Force(pid, cause))
+				continue
+			}
 			errs = append(errs, fmt.Errorf("%v: %w", pid, ErrNotComponent))
 			continue
 		}

@@ -17,15 +17,22 @@ import (
 	"github.com/quiesce/quiesce/policy"
 )
 
-// crasher panics on "crash" and records everything else.
+// crasher panics on "crash" and records everything else. With a heldBy, it
+// records which incarnation (its id) handled "held".
 type crasher struct {
 	worker
-	id int32
+	id     int32
+	heldBy *atomic.Int32
 }
 
 func (c *crasher) Receive(ctx actor.Context) {
-	if m, ok := ctx.Message().(string); ok && m == "crash" {
-		panic(errors.New("boom"))
+	if m, ok := ctx.Message().(string); ok {
+		switch {
+		case m == "crash":
+			panic(errors.New("boom"))
+		case m == "held" && c.heldBy != nil:
+			c.heldBy.Store(c.id)
+		}
 	}
 	c.worker.Receive(ctx)
 }
@@ -44,12 +51,12 @@ func events[T any](sys *actor.ActorSystem) (<-chan T, func()) {
 func TestARestartDirectiveRunsThePlanThenStartsANewIncarnationThatKeepsTheQueue(t *testing.T) {
 	sys := newSystem()
 	tr := &trail{}
-	var made atomic.Int32
+	var made, heldBy atomic.Int32
 	gate, inStep := make(chan struct{}), make(chan struct{}, 1)
 	child := qactor.Component[*crasher]{
 		New: func() *crasher {
 			n := made.Add(1)
-			return &crasher{worker: worker{name: "c", trail: tr}, id: n}
+			return &crasher{worker: worker{name: "c", trail: tr}, id: n, heldBy: &heldBy}
 		},
 		Steps: []qactor.Step[*crasher]{{Name: "handback", Policy: policy.DeferFlag, Run: func(c *crasher, ctx context.Context) error {
 			r := lifecycle.ReasonFrom(ctx)
@@ -74,19 +81,23 @@ func TestARestartDirectiveRunsThePlanThenStartsANewIncarnationThatKeepsTheQueue(
 		}
 	}, actor.WithSupervisor(actor.NewOneForOneStrategy(3, time.Minute, actor.DefaultDecider)))
 	ppid := sys.Root.Spawn(parent)
-	pid := <-pidc
+	pid := recv(t, pidc, "the parent to spawn its child")
+	mb := mailbox.Of(sys, pid)
+	require.NotNil(t, mb)
 	sys.Root.Send(pid, "crash")
-	<-inStep // the restart's plan runs
+	recv(t, inStep, "the restart's step to begin")
 	sys.Root.Send(pid, "held")
-	assert.NotContains(t, tr.all(), "c got held", "a message sent during the restart waits for the new incarnation")
+	assert.Equal(t, 1, mb.UserMessageCount(), "a message sent during the restart is queued for the new incarnation")
+	assert.Zero(t, mb.Refused(), "and not refused")
 	close(gate)
 
-	f := <-finished
+	f := recv(t, finished, "the Finished notice of the restart")
 	assert.Equal(t, lifecycle.Restarting, f.Report.Reason.Kind)
 	assert.ErrorContains(t, f.Report.Reason, "boom", "the restart's reason carries the failure")
-	res, err := qactor.Result(sys.Root.RequestFuture(pid, "after", time.Second))
-	require.NoError(t, err)
+	res, err := qactor.Result(sys.Root.RequestFuture(pid, "after", bound))
+	require.NoError(t, err, "the answer of the new incarnation")
 	assert.Equal(t, "ok after", res)
+	assert.Equal(t, int32(2), heldBy.Load(), "the new incarnation handled the held message")
 	assert.Equal(t, []string{
 		"start hook 1",
 		"handback by incarnation 1: restart: boom",
@@ -98,7 +109,7 @@ func TestARestartDirectiveRunsThePlanThenStartsANewIncarnationThatKeepsTheQueue(
 	phase, _ := qactor.PhaseOf(sys, pid)
 	assert.Equal(t, lifecycle.Running, phase)
 
-	_, err = qactor.Stop(context.Background(), sys, ppid, nil)
+	_, err = qactor.Stop(within(t, "a plain actor to stop"), sys, ppid, nil)
 	assert.ErrorIs(t, err, qactor.ErrNotComponent, "the parent is a plain protoactor actor")
-	require.NoError(t, sys.Root.StopFuture(ppid).Wait())
+	require.NoError(t, sys.Root.StopFuture(ppid).Wait(), "the parent to stop")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -134,18 +135,21 @@ func walk(r *lifecycle.Report, depth int, f func(r *lifecycle.Report, depth int)
 }
 
 // spawnTree spawns the tree's root and waits until every node has started.
-func spawnTree(sys *actor.ActorSystem, root *spec, heard *notices, count int) *actor.PID {
+func spawnTree(t testing.TB, sys *actor.ActorSystem, root *spec, heard *notices, count int) *actor.PID {
+	t.Helper()
 	phases, unsubscribe := events[*mailbox.PhaseChanged](sys)
 	defer unsubscribe()
 	pid, err := sys.Root.SpawnNamed(root.props(heard), root.name)
 	if err != nil {
 		panic(err)
 	}
-	for running := 0; running < count; {
-		if (<-phases).To == lifecycle.Running {
+	running := 0
+	recvUntil(t, phases, fmt.Sprintf("the %d nodes of the tree to run", count), func(e *mailbox.PhaseChanged) bool {
+		if e.To == lifecycle.Running {
 			running++
 		}
-	}
+		return running == count
+	})
 	return pid
 }
 

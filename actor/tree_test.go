@@ -33,7 +33,7 @@ func TestARandomTreeStopsFromItsRootAndEveryRequestComesBackAsANotice(t *testing
 				sys := newSystem()
 				published, unsubscribe := events[mailbox.Notice](sys)
 				defer unsubscribe()
-				pid := spawnTree(sys, root, heard, size(root))
+				pid := spawnTree(t, sys, root, heard, size(root))
 
 				done := make(chan *qactor.Tree)
 				go func() {
@@ -124,7 +124,14 @@ func TestARandomTreeStopsFromItsRootAndEveryRequestComesBackAsANotice(t *testing
 	}
 }
 
-func isFinished(n mailbox.Notice) bool { _, ok := n.(*mailbox.Finished); return ok }
+// isFinished reports whether n is about no request: a Finished report, or progress.
+func isFinished(n mailbox.Notice) bool {
+	switch n.(type) {
+	case *mailbox.Finished, *mailbox.Progressed:
+		return true
+	}
+	return false
+}
 
 func someReraised(r *lifecycle.Report) bool {
 	for _, s := range r.Steps {
@@ -165,7 +172,7 @@ func TestTheLadderBudgetForceAbandonIsObservedRungByRung(t *testing.T) {
 			}}
 		heard := &notices{}
 		sys := newSystem()
-		pid := spawnTree(sys, root, heard, size(root))
+		pid := spawnTree(t, sys, root, heard, size(root))
 		start := time.Now()
 		tree, err := qactor.Shutdown(context.Background(), sys, nil, pid)
 		require.NoError(t, err)
@@ -223,7 +230,7 @@ func TestShutdownKeepsItsDeadlineAndASecondShutdownForces(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			sys := newSystem()
 			root := long()
-			pid := spawnTree(sys, root, &notices{}, size(root))
+			pid := spawnTree(t, sys, root, &notices{}, size(root))
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			start := time.Now()
@@ -239,7 +246,7 @@ func TestShutdownKeepsItsDeadlineAndASecondShutdownForces(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			sys := newSystem()
 			root := long()
-			pid := spawnTree(sys, root, &notices{}, size(root))
+			pid := spawnTree(t, sys, root, &notices{}, size(root))
 			first := make(chan *qactor.Tree)
 			go func() {
 				tree, err := qactor.Shutdown(context.Background(), sys, errors.New("SIGTERM"), pid)
@@ -272,7 +279,7 @@ func TestAParentForcedBeforeItsChildrenStepStillForcesItsChildren(t *testing.T) 
 		sys := newSystem()
 		heard := &notices{}
 		root.childrenLast = true
-		pid := spawnTree(sys, root, heard, size(root))
+		pid := spawnTree(t, sys, root, heard, size(root))
 		done := make(chan *qactor.Tree)
 		go func() {
 			tree, err := qactor.Shutdown(context.Background(), sys, nil, pid)

@@ -175,14 +175,18 @@ func TestARequestBetweenStepsIsHeldForTheNextStep(t *testing.T) {
 	}
 }
 
+// In a synctest bubble, as every test whose step could work for an hour: should the
+// request not reach the step, the hour passes at once, and the test fails by name.
 func TestARequestBeforeTheFirstStepIsHeldForIt(t *testing.T) {
-	var o observed
-	e := mustPlan(t, step("first", policy.Plain, workFor(time.Hour, &o))).Start(reason, lifecycle.Options{})
-	assert.True(t, e.Cancel(nil).Held)
-	reps := runAll(e)
-	assert.True(t, o.atStart)
-	assert.ErrorIs(t, o.cause, context.Canceled, "a request without a cause is context.Canceled")
-	assert.Equal(t, lifecycle.Interrupted, reps[0].Status)
+	synctest.Test(t, func(t *testing.T) {
+		var o observed
+		e := mustPlan(t, step("first", policy.Plain, workFor(time.Hour, &o))).Start(reason, lifecycle.Options{})
+		assert.True(t, e.Cancel(nil).Held)
+		reps := runAll(e)
+		assert.True(t, o.atStart)
+		assert.ErrorIs(t, o.cause, context.Canceled, "a request without a cause is context.Canceled")
+		assert.Equal(t, lifecycle.Interrupted, reps[0].Status)
+	})
 }
 
 func TestARequestAfterThePlanIsCountedButHeldForNothing(t *testing.T) {
@@ -269,12 +273,14 @@ func TestPlanRunWithAQuietCtxMakesNoRequest(t *testing.T) {
 }
 
 func TestPlanRunWithADoneCtxDeliversItsRequest(t *testing.T) {
-	var o observed
-	p := mustPlan(t, step("work", policy.Plain, workFor(time.Hour, &o)))
-	ctx, cancel := context.WithCancelCause(context.Background())
-	cancel(errDeadline)
-	rep := p.Run(ctx, reason, lifecycle.Options{})
-	assert.Equal(t, 1, rep.Requests)
-	assert.Equal(t, lifecycle.Interrupted, rep.Steps[0].Status)
-	assert.ErrorIs(t, o.cause, errDeadline)
+	synctest.Test(t, func(t *testing.T) { // the step could work for an hour: see above
+		var o observed
+		p := mustPlan(t, step("work", policy.Plain, workFor(time.Hour, &o)))
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(errDeadline)
+		rep := p.Run(ctx, reason, lifecycle.Options{})
+		assert.Equal(t, 1, rep.Requests)
+		assert.Equal(t, lifecycle.Interrupted, rep.Steps[0].Status)
+		assert.ErrorIs(t, o.cause, errDeadline)
+	})
 }

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -29,4 +30,14 @@ func enumParse(names []string, text []byte, kind string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("lifecycle: unknown %s %q (valid: %s)", strings.ToLower(kind), text, strings.Join(names, ", "))
+}
+
+// sortedKeys returns m's keys in order, for text that does not change run to run.
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -70,7 +70,7 @@ func ExamplePlan_Run() {
 	}
 	// Output:
 	// closing because: stop requested: deploy v2
-	// verdict: all completed
+	// verdict: some failed
 	// drain: completed [drained (3/3)]
 	// disconnect: failed (connection reset)
 	// close: completed

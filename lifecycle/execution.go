@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -33,12 +34,17 @@ type Options struct {
 	Context context.Context
 	// Observer, when set, hears of each step's outcome, progress and abandonment.
 	Observer Observer
-	// Label, when set, labels the goroutine that runs a step while it runs, and
-	// returns the func that removes the label. Nil labels it op=<step> for pprof.
-	Label func(step string) func()
+	// LabelActor labels the goroutine that runs a step with actor=<Actor> as well as
+	// op=<step> for pprof, so that a profile tells apart the goroutines that many
+	// actors abandoned in the same step. It costs a label set (three small
+	// allocations) per step; without it the label is op=<step> and costs nothing.
+	LabelActor bool
 	// Start is when the stop began, if before Start is called (an actor's first
 	// request may wait for its goroutine): the Report's Start. Zero means now.
 	Start time.Time
+	// ID identifies the stop (the Report's ID); zero makes a new one. Parent is the
+	// ID of the stop that caused this one (a parent's), if any.
+	ID, Parent StopID
 }
 
 // Observer hears what an Execution does. Its methods must be quick and must not call
@@ -153,7 +159,12 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 	if start.IsZero() {
 		start = time.Now()
 	}
+	if opts.ID == 0 {
+		opts.ID = NewStopID()
+		e.opts.ID = opts.ID
+	}
 	e.report.Actor, e.report.Reason, e.report.Start = opts.Actor, reason, start
+	e.report.ID, e.report.Parent = opts.ID, opts.Parent
 	for i, s := range p.steps {
 		e.report.Steps[i] = StepReport{Name: s.Name, Policy: s.Policy}
 	}
@@ -247,6 +258,7 @@ type running struct {
 	abandoned   bool
 	done        bool
 	progress    *Progress
+	partial     any
 	interrupted bool
 }
 
@@ -301,7 +313,7 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 		e.free = nil
 		c.exec, c.index, c.step, c.start, c.underForce, c.timer = e, i, s, time.Now(), false, nil
 		c.requests, c.deferred, c.cause = 0, 0, nil
-		c.forced, c.abandoned, c.done, c.progress, c.interrupted = false, false, false, nil, false
+		c.forced, c.abandoned, c.done, c.progress, c.partial, c.interrupted = false, false, false, nil, nil, false
 	} else {
 		c = &running{exec: e, index: i, step: s, start: time.Now()}
 	}
@@ -325,7 +337,11 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 		opts[n] = policy.Grace(s.Grace)
 		n++
 	}
-	c.inline.Start(s.Policy, s.Name, e.stepCtx, e.stepCancel, e.opts.Label, opts[:n]...)
+	var label func(string) func()
+	if e.opts.LabelActor {
+		label = e.labelStep
+	}
+	c.inline.Start(s.Policy, s.Name, e.stepCtx, e.stepCancel, label, opts[:n]...)
 	if e.pending > 0 {
 		c.requests += e.pending
 		if s.Policy.Deferred() {
@@ -369,7 +385,7 @@ func (e *Execution) run(c *running) StepReport {
 	}
 	r := &e.report.Steps[c.index]
 	r.Duration = time.Since(c.start)
-	r.Requests, r.Deferred, r.Progress = c.requests, c.deferred, c.progress
+	r.Requests, r.Deferred, r.Progress, r.Partial = c.requests, c.deferred, c.progress, c.partial
 	r.Status, r.Err = e.statusLocked(c, err)
 	if r.Reraised = r.Status == Completed && err != nil; r.Reraised {
 		e.reraised, r.Err = err, nil
@@ -536,13 +552,34 @@ func (e *Execution) abandon(c *running) {
 	r := &e.report.Steps[c.index]
 	r.Status, r.Err = Abandoned, ErrAbandoned
 	r.Duration = time.Since(c.start)
-	r.Requests, r.Deferred, r.Progress = c.requests, c.deferred, c.progress
-	r.Goroutine = policy.LabelKey + "=" + c.step.Name
+	r.Requests, r.Deferred, r.Progress, r.Partial = c.requests, c.deferred, c.progress, c.partial
+	r.Goroutine = e.goroutine(c.step.Name)
 	rep := *r
 	e.mu.Unlock()
 	if e.opts.Observer != nil {
 		e.opts.Observer.Abandoned(rep)
 	}
+}
+
+// labelStep labels the calling goroutine op=<step> actor=<Actor> (see LabelActor).
+func (e *Execution) labelStep(step string) func() {
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels(policy.LabelKey, step, ActorLabelKey, e.opts.Actor)))
+	return unlabel
+}
+
+func unlabel() { pprof.SetGoroutineLabels(context.Background()) }
+
+// ActorLabelKey is the pprof label that names the actor whose step a goroutine
+// runs, with Options.LabelActor.
+const ActorLabelKey = "actor"
+
+// goroutine is how a goroutine profile shows the goroutine that runs step.
+func (e *Execution) goroutine(step string) string {
+	g := policy.LabelKey + "=" + step
+	if e.opts.LabelActor {
+		g += " " + ActorLabelKey + "=" + e.opts.Actor
+	}
+	return g
 }
 
 // Running returns the step running now and how long it has run.
@@ -553,6 +590,57 @@ func (e *Execution) Running() (step string, p policy.Policy, elapsed time.Durati
 		return c.step.Name, c.step.Policy, time.Since(c.start), true
 	}
 	return "", 0, 0, false
+}
+
+// Snapshot is an execution as it stands, read from any goroutine while its plan runs:
+// what a readiness endpoint or an admin page shows of a stop under way.
+type Snapshot struct {
+	ID       StopID
+	Actor    string
+	Reason   *Reason
+	Start    time.Time
+	Elapsed  time.Duration
+	Finished bool // the plan is over
+	// Step is the step running now ("" between steps, or once the plan is over),
+	// its policy, and how long it has run.
+	Step        string
+	Policy      policy.Policy
+	StepElapsed time.Duration
+	// StopRequests counts the requests after the first; Deferred, those that a
+	// step deferred, in every step so far.
+	StopRequests int
+	Deferred     int
+	// Progress is the last progress a step reported, the running one's if it has.
+	Progress *Progress
+	// Forced is why the stop was forced, or nil.
+	Forced error
+}
+
+// Snapshot returns the execution as it stands.
+func (e *Execution) Snapshot() Snapshot {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.report
+	s := Snapshot{ID: r.ID, Actor: r.Actor, Reason: e.reason, Start: r.Start, Finished: e.finished,
+		StopRequests: e.requests, Forced: e.forced}
+	s.Elapsed = time.Since(r.Start)
+	if e.finished {
+		s.Elapsed = r.Duration
+	}
+	for i := range r.Steps {
+		s.Deferred += r.Steps[i].Deferred
+		if r.Steps[i].Progress != nil {
+			s.Progress = r.Steps[i].Progress
+		}
+	}
+	if c := e.cur; c != nil {
+		s.Step, s.Policy, s.StepElapsed = c.step.Name, c.step.Policy, time.Since(c.start)
+		s.Deferred += c.deferred
+		if c.progress != nil {
+			s.Progress = c.progress
+		}
+	}
+	return s
 }
 
 // Forced returns why the execution was forced, or nil.

@@ -99,12 +99,15 @@ func TestForceCauseIsErrForcedAloneOrWrappedOnce(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var o observed
-			e := mustPlan(t, step("work", policy.DeferFlag, workFor(time.Hour, &o))).Start(reason, lifecycle.Options{})
-			require.True(t, e.Force(tc.cause).First)
-			runAll(e) // an Always-less plan: nothing runs, but the force is kept
-			tc.check(t, e.Forced())
-			tc.check(t, e.Report().Forced)
+			// In a bubble: should the step run after all, its hour passes at once.
+			synctest.Test(t, func(t *testing.T) {
+				var o observed
+				e := mustPlan(t, step("work", policy.DeferFlag, workFor(time.Hour, &o))).Start(reason, lifecycle.Options{})
+				require.True(t, e.Force(tc.cause).First)
+				runAll(e) // an Always-less plan: nothing runs, but the force is kept
+				tc.check(t, e.Forced())
+				tc.check(t, e.Report().Forced)
+			})
 		})
 	}
 }

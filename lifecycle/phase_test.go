@@ -151,9 +151,9 @@ func TestStateEachTransitionHappensExactlyOnce(t *testing.T) {
 		})
 	}
 	close(start)
-	racing.Wait()
+	waitAll(t, &racing, "the racers")
 	close(done)
-	reading.Wait()
+	waitAll(t, &reading, "the readers")
 	close(backwards)
 
 	for _, to := range targets {
@@ -195,7 +195,7 @@ func TestStateOneWinnerOfAStopRace(t *testing.T) {
 		})
 	}
 	close(start)
-	wg.Wait()
+	waitAll(t, &wg, "the racers")
 	assert.Equal(t, 1, wins)
 	require.Len(t, losers, racers-1)
 	for _, from := range losers {

@@ -44,14 +44,27 @@ type Reason struct {
 // NewReason returns a Reason of kind k caused by cause.
 func NewReason(k ReasonKind, cause error) *Reason { return &Reason{Kind: k, Cause: cause} }
 
+// Error reads "<kind>: <cause>". A parent's stop reaches its children as
+// ParentStopping caused by the parent's reason, and theirs as ParentStopping caused
+// by that: the chain reads once, "parent stopping: shutdown: SIGTERM", however deep.
 func (r *Reason) Error() string {
 	if r == nil {
 		return "no reason"
 	}
-	if r.Cause == nil {
+	cause := r.Cause
+	if r.Kind == ParentStopping {
+		for {
+			inner, ok := cause.(*Reason)
+			if !ok || inner == nil || inner.Kind != ParentStopping {
+				break
+			}
+			cause = inner.Cause
+		}
+	}
+	if cause == nil {
 		return r.Kind.String()
 	}
-	return r.Kind.String() + ": " + r.Cause.Error()
+	return r.Kind.String() + ": " + cause.Error()
 }
 
 // Unwrap returns the Cause.

@@ -22,8 +22,10 @@ type StepReport struct {
 	Start    time.Time     // zero if it never ran
 	Duration time.Duration // how long it ran; for an abandoned step, until it was abandoned
 	Progress *Progress     // the last progress it reported, if any
+	Partial  any           // what it recorded it had achieved (RecordPartial), if anything
 	// Goroutine names the goroutine an abandoned step was left running on, as its
-	// pprof label ("op=<label>/<step>"), so a goroutine profile finds it.
+	// pprof labels ("op=<step>", and "actor=<actor>" with Options.LabelActor), so
+	// that a goroutine profile finds it (go tool pprof -tagfocus op=<step>).
 	Goroutine string
 }
 
@@ -57,6 +59,8 @@ func (r StepReport) note() string {
 // Report is what one stop did: why it began, each step's outcome, what happened to
 // the messages, and the reports of the children that stopped with it.
 type Report struct {
+	ID       StopID // identifies the stop in notices, events and log records
+	Parent   StopID // the stop that caused this one (a parent's), or zero
 	Actor    string // who stopped; set by the mailbox
 	Reason   *Reason
 	Start    time.Time
@@ -69,8 +73,18 @@ type Report struct {
 	Children []*Report
 }
 
-// Verdict is the worst rung of escalation in this report and its children's.
+// Verdict is the worst that happened in this stop and its children's: an
+// abandoned step, a force, a step that failed or timed out, in that order.
 func (r *Report) Verdict() Verdict {
+	v := r.OwnVerdict()
+	for _, c := range r.Children {
+		v = max(v, c.Verdict())
+	}
+	return v
+}
+
+// OwnVerdict is Verdict without the children's.
+func (r *Report) OwnVerdict() Verdict {
 	v := AllCompleted
 	if r.Forced != nil {
 		v = SomeForced
@@ -81,10 +95,9 @@ func (r *Report) Verdict() Verdict {
 			return SomeAbandoned
 		case Forced:
 			v = SomeForced
+		case Failed, TimedOut:
+			v = max(v, SomeFailed)
 		}
-	}
-	for _, c := range r.Children {
-		v = max(v, c.Verdict())
 	}
 	return v
 }
@@ -158,7 +171,10 @@ func (r *Report) write(w io.Writer, detail bool, indent string) {
 		if detail {
 			extra := []string{at}
 			if s.Progress != nil {
-				extra = append(extra, "progress: "+s.Progress.String())
+				extra = append(extra, "progress: "+s.Progress.Detail())
+			}
+			if s.Partial != nil {
+				extra = append(extra, fmt.Sprintf("partial: %v", s.Partial))
 			}
 			if s.Goroutine != "" {
 				extra = append(extra, "goroutine "+s.Goroutine)
@@ -215,6 +231,15 @@ func (r *Report) tree(b *strings.Builder, first, rest string, root bool) {
 		who = "component"
 	}
 	fmt.Fprintf(b, "%s%s [%v %v] %v\n", first, who, r.Verdict(), r.Duration.Round(time.Microsecond), r.Reason)
+	if r.Forced != nil {
+		// The force is the component's own, whichever step it came during, or
+		// before any ran (a Brutal budget): say it once, under the component.
+		bar := "│"
+		if len(r.Steps)+len(r.Children) == 0 {
+			bar = " "
+		}
+		fmt.Fprintf(b, "%s%s   forced: %s\n", rest, bar, oneLine(r.Forced.Error()))
+	}
 	n := len(r.Steps) + len(r.Children)
 	i := 0
 	branch := func() (string, string) {

@@ -74,7 +74,7 @@ func TestReportIsExactToTheStep(t *testing.T) {
 
 		rep.Actor = "cache"
 		out := rep.String()
-		assert.Contains(t, out, "cache stopped in 3.95s (stop requested: deploy v2): all completed\n")
+		assert.Contains(t, out, "cache stopped in 3.95s (stop requested: deploy v2): some failed\n")
 		assert.Contains(t, out, "  1 request after the first; 2 steps failed or timed out\n")
 		assert.Regexp(t, `1\.\s+drain\s+defer-flag\s+completed\s+1s\s+1 request, 1 deferred\n`, out)
 		assert.Regexp(t, `2\.\s+disconnect\s+plain\s+failed\s+2s\s+disk full\n`, out)
@@ -83,7 +83,7 @@ func TestReportIsExactToTheStep(t *testing.T) {
 		assert.NotContains(t, out, "progress", "and the progress")
 
 		detail := fmt.Sprintf("%+v", rep)
-		assert.Contains(t, detail, "+250ms  progress: halfway (1/2)  1 request, 1 deferred")
+		assert.Contains(t, detail, "+250ms  progress: halfway (1/2), 2/s, 500ms left  1 request, 1 deferred")
 		assert.Contains(t, detail, "+1.35s  disk full")
 		assert.Contains(t, detail, "+3.45s")
 		assert.Equal(t, out, fmt.Sprintf("%v", rep), "%v is String")
@@ -110,8 +110,10 @@ func TestVerdictIsTheWorstRungHereOrInTheChildren(t *testing.T) {
 		want   lifecycle.Verdict
 	}{
 		{"an empty report is all completed", &lifecycle.Report{}, lifecycle.AllCompleted},
-		{"failures, time-outs, interruptions and skips are no escalation",
-			with(lifecycle.Failed, lifecycle.TimedOut, lifecycle.Interrupted, lifecycle.Skipped), lifecycle.AllCompleted},
+		{"interruptions and skips are all completed", with(lifecycle.Interrupted, lifecycle.Skipped, lifecycle.Completed), lifecycle.AllCompleted},
+		{"a failure is some failed", with(lifecycle.Completed, lifecycle.Failed), lifecycle.SomeFailed},
+		{"a time-out is some failed", with(lifecycle.TimedOut), lifecycle.SomeFailed},
+		{"a force outranks a failure", with(lifecycle.Failed, lifecycle.Forced), lifecycle.SomeForced},
 		{"a forced step is some forced", with(lifecycle.Completed, lifecycle.Forced), lifecycle.SomeForced},
 		{"a force with no step cut is some forced", forced, lifecycle.SomeForced},
 		{"an abandoned step is some abandoned", with(lifecycle.Forced, lifecycle.Abandoned, lifecycle.Completed), lifecycle.SomeAbandoned},
@@ -119,7 +121,8 @@ func TestVerdictIsTheWorstRungHereOrInTheChildren(t *testing.T) {
 		{"an abandoned grandchild makes its grandparent some abandoned",
 			parentOf(with(lifecycle.Completed), with(lifecycle.Completed), parentOf(with(), with(lifecycle.Abandoned))), lifecycle.SomeAbandoned},
 		{"a parent abandoned outranks a child forced", parentOf(with(lifecycle.Abandoned), with(lifecycle.Forced)), lifecycle.SomeAbandoned},
-		{"calm children keep a calm parent", parentOf(with(lifecycle.Completed), with(lifecycle.Failed), with()), lifecycle.AllCompleted},
+		{"calm children keep a calm parent", parentOf(with(lifecycle.Completed), with(lifecycle.Interrupted), with()), lifecycle.AllCompleted},
+		{"a failed child makes its parent some failed", parentOf(with(lifecycle.Completed), with(lifecycle.Failed)), lifecycle.SomeFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, tc.report.Verdict())

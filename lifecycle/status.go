@@ -41,18 +41,36 @@ func (s *Status) UnmarshalText(text []byte) error {
 	return err
 }
 
-// Verdict sums up a stop, or a tree of stops, by its worst rung of escalation.
+// Verdict sums up a stop, or a tree of stops, by the worst thing that happened in
+// it: a step that failed or timed out, a force, a step left behind.
 type Verdict uint8
 
 const (
-	// AllCompleted: no step was forced or abandoned (steps may still have failed).
+	// AllCompleted: every step that ran completed (or was interrupted, or skipped,
+	// as its plan said), and nothing was forced.
 	AllCompleted Verdict = iota
+	// SomeFailed: a step failed or timed out, and nothing was forced: cleanup went
+	// on past it, but did not all succeed.
+	SomeFailed
 	// SomeForced: a force cut at least one stop short, and every step returned.
 	SomeForced
 	// SomeAbandoned: at least one step never returned and was left behind.
 	SomeAbandoned
 )
 
-var verdictNames = [...]string{AllCompleted: "all completed", SomeForced: "some forced", SomeAbandoned: "some abandoned"}
+var verdictNames = [...]string{AllCompleted: "all completed", SomeFailed: "some failed",
+	SomeForced: "some forced", SomeAbandoned: "some abandoned"}
 
 func (v Verdict) String() string { return enumString(verdictNames[:], int(v), "Verdict") }
+
+// MarshalText encodes v as its name.
+func (v Verdict) MarshalText() ([]byte, error) { return enumText(verdictNames[:], int(v), "Verdict") }
+
+// UnmarshalText decodes a verdict name; an unknown one is an error that lists the valid ones.
+func (v *Verdict) UnmarshalText(text []byte) error {
+	i, err := enumParse(verdictNames[:], text, "Verdict")
+	if err == nil {
+		*v = Verdict(i)
+	}
+	return err
+}

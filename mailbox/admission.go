@@ -3,6 +3,7 @@ package mailbox
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -34,16 +35,29 @@ type Refused struct {
 	Err     error             // ErrStopping, ErrStopped or ErrFull
 }
 
+// Error reads "quiesce: <actor> refused a message of type <T>: <why>", where why is
+// "stopping", "stopped" or "mailbox full", then the stop's reason if any:
+// "quiesce: $1 refused a message of type string: stopping (stop requested: deploy v2)".
 func (r *Refused) Error() string {
-	who := "actor"
-	if r.Actor != nil {
-		who = r.Actor.Id
-	}
-	s := fmt.Sprintf("quiesce: %s %v (%T)", who, r.Err, r.Message)
+	why := strings.TrimPrefix(fmt.Sprint(r.Err), ErrRefused.Error()+": ")
+	s := fmt.Sprintf("quiesce: %s refused a message of type %T: %s", PIDText(r.Actor), r.Message, why)
 	if r.Reason != nil {
-		s += ": " + r.Reason.Error()
+		s += " (" + r.Reason.Error() + ")"
 	}
 	return s
+}
+
+// PIDText writes pid as people read it: its Id for an actor of this process (protoactor's
+// "nonhost" address), and address/Id for one elsewhere, rather than protobuf's
+// Address:"nonhost" Id:"supervisor/w3". Logs, errors and reports use it.
+func PIDText(pid *actor.PID) string {
+	switch {
+	case pid == nil:
+		return "actor"
+	case pid.Address == "" || pid.Address == "nonhost": // protoactor's address for its own actors without remote
+		return pid.Id
+	}
+	return pid.Address + "/" + pid.Id
 }
 
 // Unwrap returns the refusal and the Reason.
@@ -88,6 +102,7 @@ func (m *Mailbox) postWhileStopping(msg any) {
 // refuse answers msg's sender with a *Refused, or dead-letters it, and counts it.
 func (m *Mailbox) refuse(msg any, err error, reason *lifecycle.Reason) {
 	m.refused.Add(1)
+	m.metrics.refusal(err)
 	_, inner, sender := actor.UnwrapEnvelope(msg)
 	r := &Refused{Actor: m.self(), Message: inner, Reason: reason, Err: err}
 	if m.ctx == nil {
@@ -95,7 +110,9 @@ func (m *Mailbox) refuse(msg any, err error, reason *lifecycle.Reason) {
 	}
 	sys := m.ctx.ActorSystem()
 	if sender != nil {
-		sys.Root.Send(sender, r)
+		if !routed(sys, sender, r) {
+			sys.Root.Send(sender, r)
+		}
 		return
 	}
 	sys.DeadLetter.SendUserMessage(r.Actor, r)

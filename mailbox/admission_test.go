@@ -26,7 +26,7 @@ type way struct {
 
 var ways = []way{
 	{"a RequestFuture", "ok late", func(t *testing.T, sys *actor.ActorSystem, pid *actor.PID, _ *probe) any {
-		res, err := sys.Root.RequestFuture(pid, "late", time.Minute).Result()
+		res, err := sys.Root.RequestFuture(pid, "late", bound).Result()
 		require.NoError(t, err, "no timeout, no dead letter")
 		return res
 	}},
@@ -46,7 +46,7 @@ var ways = []way{
 		}))
 		defer sys.Root.Stop(asker)
 		sys.Root.Send(asker, "ask")
-		return <-replies
+		return recv(t, replies, "the reply to the actor's request")
 	}},
 	{"a Send", "late", func(t *testing.T, sys *actor.ActorSystem, pid *actor.PID, p *probe) any {
 		dead, unsubscribe := deadLetters(sys, pid)
@@ -57,6 +57,9 @@ var ways = []way{
 			return got
 		case d := <-dead:
 			return d
+		case <-time.After(bound):
+			t.Fatalf("waited %v for \"late\" to reach Receive or the dead letters", bound)
+			return nil
 		}
 	}},
 }
@@ -70,14 +73,14 @@ func TestAMessageSentWhileStoppingIsRefusedWithTheReasonAndCounted(t *testing.T)
 			}
 			t.Run(name, func(t *testing.T) {
 				sys := newSystem()
-				p := newProbe()
+				p := newProbe(t)
 				hold := make(chan struct{})
 				plan := lifecycle.MustPlan(p.step("hold", policy.DeferFlag, hold))
 				pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, p.Receive))
 				reason := lifecycle.NewReason(lifecycle.Requested, errDeploy)
 				if stopping {
 					mb.Request(reason, nil)
-					require.Equal(t, "step hold", p.next())
+					require.Equal(t, "step hold", p.next("the step to begin"))
 				}
 
 				got := w.deliver(t, sys, pid, p)
@@ -86,7 +89,7 @@ func TestAMessageSentWhileStoppingIsRefusedWithTheReasonAndCounted(t *testing.T)
 					assert.Equal(t, w.running, got)
 					assert.Zero(t, mb.Refused())
 					mb.Request(reason, nil)
-					for p.next() != "step hold" {
+					for p.next("the step to begin") != "step hold" {
 					}
 				} else {
 					r := refusal(t, got)
@@ -100,12 +103,12 @@ func TestAMessageSentWhileStoppingIsRefusedWithTheReasonAndCounted(t *testing.T)
 					for _, other := range []error{mailbox.ErrStopped, mailbox.ErrFull, actor.ErrTimeout, actor.ErrDeadLetter} {
 						assert.NotErrorIs(t, r, other)
 					}
-					assert.Contains(t, r.Error(), "refused: stopping")
+					assert.Contains(t, r.Error(), "refused a message of type string: stopping")
 					assert.Contains(t, r.Error(), "stop requested: deploy")
 					assert.EqualValues(t, 1, mb.Refused())
 				}
 				close(hold)
-				<-mb.Ticket().Done()
+				recv(t, mb.Ticket().Done(), "the stop to end")
 				rep := mb.Ticket().Report()
 				assert.Equal(t, int(mb.Refused()), rep.Refused, "every refusal is in the report")
 				assert.Empty(t, p.got, "a refused message never reaches Receive")
@@ -124,7 +127,7 @@ func refusal(t *testing.T, got any) *mailbox.Refused {
 
 func TestAfterTheActorStoppedARefusalSaysStopped(t *testing.T) {
 	sys := newSystem()
-	p := newProbe()
+	p := newProbe(t)
 	pid, mb := spawn(t, sys, props(t, mailbox.Config{}, p.Receive))
 	// A sender that resolved the process before it was removed still reaches the
 	// mailbox: protoactor's PID cache does exactly that.
@@ -133,16 +136,16 @@ func TestAfterTheActorStoppedARefusalSaysStopped(t *testing.T) {
 	dead, unsubscribe := deadLetters(sys, pid)
 	defer unsubscribe()
 	reason := lifecycle.NewReason(lifecycle.Requested, errDeploy)
-	<-mb.Request(reason, nil).Done()
+	recv(t, mb.Request(reason, nil).Done(), "the stop to end")
 	require.Equal(t, lifecycle.Stopped, mb.Phase())
 	require.Nil(t, mailbox.Of(sys, pid))
 
-	future := actor.NewFuture(sys, time.Minute)
+	future := actor.NewFuture(sys, bound)
 	proc.SendUserMessage(pid, &actor.MessageEnvelope{Message: "asked", Sender: future.PID()})
 	proc.SendUserMessage(pid, "told")
 	res, err := future.Result()
-	require.NoError(t, err)
-	told := <-dead
+	require.NoError(t, err, "the refusal of the request, as the future's answer")
+	told := recv(t, dead, "the refusal of the message told, as a dead letter")
 
 	for _, got := range []any{res, told} {
 		r := refusal(t, got)

@@ -3,7 +3,6 @@ package mailbox_test
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
@@ -53,45 +52,37 @@ func TestAMessageBatchIsUnpackedAsTheStockMailboxDoes(t *testing.T) {
 			defer sys.Root.Stop(pid)
 
 			sys.Root.Send(pid, batch{"a", "b", "c"})
-			assert.Equal(t, want, take(got, len(want)), "sent")
+			assert.Equal(t, want, recvN(t, got, len(want), "the batch sent, message by message"), "sent")
 
-			res, err := sys.Root.RequestFuture(pid, batch{"a", "b", "c"}, time.Minute).Result()
-			require.NoError(t, err)
+			res, err := sys.Root.RequestFuture(pid, batch{"a", "b", "c"}, bound).Result()
+			require.NoError(t, err, "the answer to the batch requested")
 			assert.Equal(t, "ok batch", res, "requested: the batch carries the sender, its messages do not")
-			assert.Equal(t, want, take(got, len(want)), "requested")
+			assert.Equal(t, want, recvN(t, got, len(want), "the batch requested, message by message"), "requested")
 		})
 	}
 }
 
 func TestABatchSentWhileStoppingIsRefusedMessageByMessage(t *testing.T) {
 	sys := newSystem()
-	p := newProbe()
+	p := newProbe(t)
 	hold := make(chan struct{})
 	pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: lifecycle.MustPlan(p.step("hold", policy.Plain, hold))}, p.Receive))
 	dead, unsubscribe := deadLetters(sys, pid)
 	defer unsubscribe()
 	sys.Root.Stop(pid)
-	require.Equal(t, "step hold", p.next())
+	require.Equal(t, "step hold", p.next("the step to begin"))
 
 	b := batch{"a", "b"}
 	sys.Root.Send(pid, b)
 	var refused []any
 	for range 3 {
-		r := refusal(t, <-dead)
+		r := refusal(t, recv(t, dead, "the refusal of each message of the batch"))
 		assert.ErrorIs(t, r, mailbox.ErrStopping)
 		refused = append(refused, r.Message)
 	}
 	assert.Equal(t, []any{"a", "b", b}, refused, "each message, then the batch")
 	close(hold)
-	<-mb.Ticket().Done()
+	recv(t, mb.Ticket().Done(), "the stop to end")
 	assert.Equal(t, 3, mb.Ticket().Report().Refused)
 	assert.Empty(t, p.got)
-}
-
-func take[T any](ch <-chan T, n int) []T {
-	out := make([]T, n)
-	for i := range out {
-		out[i] = <-ch
-	}
-	return out
 }

@@ -38,7 +38,7 @@ func TestABrutalBudgetSkipsTheDrainAndRunsOnlyAlwaysSteps(t *testing.T) {
 			sys := newSystem()
 			forced, unsubscribe := events[*mailbox.Forced](sys)
 			defer unsubscribe()
-			p := newProbe()
+			p := newProbe(t)
 			always := p.step("close", policy.Plain, nil)
 			always.Always = true
 			plan := lifecycle.MustPlan(p.step("flush", policy.DeferFlag, nil), always)
@@ -46,14 +46,14 @@ func TestABrutalBudgetSkipsTheDrainAndRunsOnlyAlwaysSteps(t *testing.T) {
 			sys.Root.Stop(pid)
 			sys.Root.Send(pid, "late")
 			if tt.forced != nil {
-				f := <-forced // the budget's timer forced the stop before the actor was free
+				f := recv(t, forced, "the Forced notice") // the budget's timer forced the stop before the actor was free
 				assert.ErrorIs(t, f.Cause, tt.forced)
 				assert.Empty(t, f.Step, "no step was running")
 			}
 			close(p.release)
-			assert.Equal(t, tt.got, p.take(len(tt.got)))
+			assert.Equal(t, tt.got, p.take(len(tt.got), "what Receive and the steps see once the actor is free"))
 
-			<-mb.Ticket().Done()
+			recv(t, mb.Ticket().Done(), "the stop to end")
 			rep := mb.Ticket().Report()
 			assert.Equal(t, tt.drained, rep.Drained)
 			assert.Equal(t, tt.refused, rep.Refused)
@@ -103,7 +103,7 @@ func TestSetBudgetDuringAStopCountsFromTheFirstRequest(t *testing.T) {
 						return nil
 					}
 				}})
-				pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan, Budget: tt.config}, newProbe().Receive))
+				pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan, Budget: tt.config}, newProbe(t).Receive))
 				begin := time.Now()
 				sys.Root.Stop(pid)
 				time.Sleep(3 * time.Second)
@@ -152,7 +152,7 @@ func TestAStepDeafToItsCtxIsAbandonedAndTheActorStillStops(t *testing.T) {
 					}}
 					after := lifecycle.Step{Name: "after", Always: true, Run: func(context.Context) error { return nil }}
 					cfg := mailbox.Config{Plan: lifecycle.MustPlan(work, after), Budget: mailbox.After(time.Second), ForceBudget: time.Second}
-					pid, mb := spawn(t, sys, props(t, cfg, newProbe().Receive))
+					pid, mb := spawn(t, sys, props(t, cfg, newProbe(t).Receive))
 
 					require.NoError(t, sys.Root.StopFuture(pid).Wait(), "the stop completes")
 					<-mb.Ticket().Done() // protoactor's Terminated comes a moment before the last phase
@@ -199,13 +199,13 @@ func TestABrutalBudgetNeverDrains(t *testing.T) {
 			}
 		}, actor.WithMailbox(p)))
 		sys.Root.Send(pid, "busy")
-		<-entered
+		recv(t, entered, "the actor to begin handling \"busy\"")
 		for range 3 {
 			sys.Root.Send(pid, "queued")
 		}
 		tk := mailbox.Of(sys, pid).Request(nil, nil)
 		close(release)
-		<-tk.Done()
+		recv(t, tk.Done(), "the brutal stop to end")
 		rep := tk.Report()
 		require.Equal(t, 0, rep.Drained, "a brutal stop drains nothing")
 		require.Equal(t, 3, rep.Refused, "what was queued is refused, with the reason")

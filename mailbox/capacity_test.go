@@ -2,7 +2,6 @@ package mailbox_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
@@ -19,8 +18,8 @@ func fill(t *testing.T, sys *actor.ActorSystem, p *probe, cfg mailbox.Config) (*
 	t.Helper()
 	pid, mb := spawn(t, sys, props(t, cfg, p.Receive))
 	sys.Root.Send(pid, "block")
-	<-p.entered
-	require.Equal(t, "block", p.next())
+	p.awaitEntered()
+	require.Equal(t, "block", p.next("\"block\" to reach Receive"))
 	for i := range cfg.Capacity {
 		sys.Root.Send(pid, "q"+string(rune('0'+i)))
 	}
@@ -30,15 +29,15 @@ func fill(t *testing.T, sys *actor.ActorSystem, p *probe, cfg mailbox.Config) (*
 
 func TestAFullQueueRefusesWithErrFullWhileRunningAndTakesMessagesOnceThereIsRoom(t *testing.T) {
 	sys := newSystem()
-	p := newProbe()
+	p := newProbe(t)
 	pid, mb := fill(t, sys, p, mailbox.Config{Capacity: 2})
 	dead, unsubscribe := deadLetters(sys, pid)
 	defer unsubscribe()
 
-	asked, err := sys.Root.RequestFuture(pid, "asked", time.Minute).Result()
+	asked, err := sys.Root.RequestFuture(pid, "asked", bound).Result()
 	require.NoError(t, err, "a refusal, at once: no timeout")
 	sys.Root.Send(pid, "told")
-	told := <-dead
+	told := recv(t, dead, "the refusal of the message told, as a dead letter")
 	for _, got := range []any{asked, told} {
 		r := refusal(t, got)
 		assert.Equal(t, mailbox.ErrFull, r.Err)
@@ -52,25 +51,25 @@ func TestAFullQueueRefusesWithErrFullWhileRunningAndTakesMessagesOnceThereIsRoom
 	assert.Equal(t, lifecycle.Running, mb.Phase(), "a full queue is no reason to stop")
 
 	close(p.release)
-	assert.Equal(t, []any{"q0", "q1"}, p.take(2), "what fitted is handled; what did not never arrives")
-	res, err := sys.Root.RequestFuture(pid, "later", time.Minute).Result()
-	require.NoError(t, err)
+	assert.Equal(t, []any{"q0", "q1"}, p.take(2, "the messages that fitted"), "what fitted is handled; what did not never arrives")
+	res, err := sys.Root.RequestFuture(pid, "later", bound).Result()
+	require.NoError(t, err, "the answer to a request once there is room")
 	assert.Equal(t, "ok later", res, "once there is room, messages are taken again")
-	assert.Equal(t, "later", p.next())
-	<-mb.Request(nil, nil).Done()
+	assert.Equal(t, "later", p.next("\"later\" to reach Receive"))
+	recv(t, mb.Request(nil, nil).Done(), "the stop to end")
 	assert.Zero(t, mb.Ticket().Report().Refused, "refusals while running are not the stop's")
 }
 
 func TestLifecycleMessagesAreNeverRefusedForCapacity(t *testing.T) {
 	t.Run("a stop of an actor with a full queue drains it and runs its plan", func(t *testing.T) {
 		sys := newSystem()
-		p := newProbe()
+		p := newProbe(t)
 		plan := lifecycle.MustPlan(p.step("one", policy.Plain, nil), p.step("two", policy.DeferFlag, nil))
 		pid, mb := fill(t, sys, p, mailbox.Config{Capacity: 1, Plan: plan})
 		sys.Root.Stop(pid)
 		close(p.release)
-		assert.Equal(t, []any{"q0", "step one", "step two"}, p.take(3))
-		<-mb.Ticket().Done()
+		assert.Equal(t, []any{"q0", "step one", "step two"}, p.take(3, "the drain, then the steps"))
+		recv(t, mb.Ticket().Done(), "the stop to end")
 		rep := mb.Ticket().Report()
 		assert.Equal(t, 1, rep.Drained)
 		assert.Zero(t, rep.Refused)
@@ -78,30 +77,31 @@ func TestLifecycleMessagesAreNeverRefusedForCapacity(t *testing.T) {
 	})
 	t.Run("a notice to a running actor with a full queue is taken", func(t *testing.T) {
 		sys := newSystem()
-		p := newProbe()
+		p := newProbe(t)
 		pid, mb := fill(t, sys, p, mailbox.Config{Capacity: 1})
 		n := &mailbox.DeferredCancel{Step: "x"}
 		sys.Root.Send(pid, n)
 		require.Zero(t, mb.Refused(), "a notice is no user message to count or refuse")
 		close(p.release)
-		assert.Equal(t, []any{n, "q0"}, p.take(2), "a notice travels with system messages: it overtakes queued user messages")
-		<-mb.Request(nil, nil).Done()
+		assert.Equal(t, []any{n, "q0"}, p.take(2, "the notice, then the queued message"),
+			"a notice travels with system messages: it overtakes queued user messages")
+		recv(t, mb.Request(nil, nil).Done(), "the stop to end")
 	})
 	t.Run("a notice to a stopping actor with a full queue is taken", func(t *testing.T) {
 		sys := newSystem()
-		p := newProbe()
+		p := newProbe(t)
 		hold := make(chan struct{})
 		plan := lifecycle.MustPlan(p.step("hold", policy.DeferFlag, hold))
 		pid, mb := spawn(t, sys, props(t, mailbox.Config{Capacity: 1, Plan: plan}, p.Receive))
 		sys.Root.Stop(pid)
-		require.Equal(t, "step hold", p.next())
+		require.Equal(t, "step hold", p.next("the step to begin"))
 		notices := []mailbox.Notice{&mailbox.DeferredCancel{Step: "x"}, &mailbox.Interrupted{Step: "y"}}
 		for _, n := range notices {
 			sys.Root.Send(pid, n)
 		}
 		close(hold)
-		assert.Equal(t, []any{notices[0], notices[1]}, p.take(2))
-		<-mb.Ticket().Done()
+		assert.Equal(t, []any{notices[0], notices[1]}, p.take(2, "the notices, once the step is over"))
+		recv(t, mb.Ticket().Done(), "the stop to end")
 		assert.Zero(t, mb.Refused())
 	})
 }
@@ -123,14 +123,14 @@ func TestAnActorThatFloodsItsOwnFullQueueDoesNotDeadlock(t *testing.T) {
 	dead, unsubscribe := deadLetters(sys, pid)
 	defer unsubscribe()
 	sys.Root.Send(pid, "flood")
-	assert.Equal(t, "flood", <-got, "the posts returned: no deadlock")
-	assert.Equal(t, 0, <-got)
+	assert.Equal(t, "flood", recv(t, got, "\"flood\" to be handled"), "the posts returned: no deadlock")
+	assert.Equal(t, 0, recv(t, got, "the one post that fitted"))
 	for i := 1; i < 10; i++ {
-		r := refusal(t, <-dead)
+		r := refusal(t, recv(t, dead, "the refusal of each post that did not fit"))
 		assert.Equal(t, i, r.Message)
 		assert.ErrorIs(t, r, mailbox.ErrFull)
 	}
 	assert.EqualValues(t, 9, mb.Refused())
-	<-mb.Request(nil, nil).Done()
+	recv(t, mb.Request(nil, nil).Done(), "the stop to end")
 	assert.Empty(t, got)
 }

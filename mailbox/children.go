@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -21,6 +22,39 @@ type childWatch struct {
 	mu       sync.Mutex
 	asked    []*Mailbox
 	finished []*lifecycle.Report
+	progress map[string]lifecycle.Progress // each child's last, by its Id
+}
+
+// childProgress records a child's last progress.
+func (w *childWatch) childProgress(n *Progressed) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.progress == nil {
+		w.progress = make(map[string]lifecycle.Progress)
+	}
+	w.progress[PIDText(n.Child)] = n.Progress
+}
+
+// progressSum adds up the children's last progress, or returns nil if none reported.
+func (w *childWatch) progressSum() *lifecycle.Progress {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.progress) == 0 {
+		return nil
+	}
+	sum := &lifecycle.Progress{Message: "children"}
+	for _, p := range w.progress {
+		sum.Done += p.Done
+		sum.Total += p.Total
+		sum.Rate += p.Rate
+		if p.At.After(sum.At) {
+			sum.At = p.At
+		}
+	}
+	if sum.Rate > 0 && sum.Total > sum.Done {
+		sum.ETA = time.Duration(float64(sum.Total-sum.Done) / sum.Rate * float64(time.Second))
+	}
+	return sum
 }
 
 func (w *childWatch) addReport(r *lifecycle.Report) {
@@ -56,14 +90,20 @@ func (w *childWatch) force(cause error) {
 // step hands the actor its system messages (see pumpSystem), so it sees each
 // child's Terminated as the actor handles it.
 type awaiting struct {
+	st   *stopState
 	left int        // children whose Terminated has not come yet
 	one  *actor.PID // in reverse order, the child the step waits for now
 	gone bool       // one's Terminated has come
 }
 
+func (a *awaiting) setLeft(n int) {
+	a.left = n
+	a.st.childrenLeft.Store(int32(n)) // for Snapshot, from any goroutine
+}
+
 // terminated counts who's Terminated, handled by the actor now.
 func (a *awaiting) terminated(who *actor.PID) {
-	a.left--
+	a.setLeft(a.left - 1)
 	if a.one != nil && a.one.Equal(who) {
 		a.gone = true
 	}
@@ -96,7 +136,8 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 	m.mu.Lock()
 	outer := st.outer // the children must end by the parent's deadline too
 	m.mu.Unlock()
-	a := &awaiting{left: total}
+	a := &awaiting{st: st}
+	a.setLeft(total)
 	m.waiting = a
 	defer func() { m.waiting = nil }()
 	sig := make(chan struct{}, 1)
@@ -113,7 +154,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 			return
 		}
 		cm.parentMB.Store(m)
-		cm.request(stopKind, reason, self, outer)
+		cm.request(stopKind, reason, self, outer, st.id)
 		asked = append(asked, cm)
 		m.mu.Lock()
 		forced := st.forced

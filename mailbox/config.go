@@ -3,6 +3,7 @@ package mailbox
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"time"
 
@@ -38,6 +39,20 @@ type Config struct {
 	// Order is how the Children step stops children: all at once, or one at a time in
 	// reverse start order.
 	Order Order
+	// ProgressEvery is the least time between two Progressed notices to the parent:
+	// the last report of an interval goes at its end. Zero means
+	// DefaultProgressEvery (ten a second); negative means none.
+	ProgressEvery time.Duration
+	// Logger takes the mailbox's log records; nil means the actor system's logger.
+	// Phases and completed steps log at Debug; failed, timed-out, forced and
+	// abandoned steps at Warn. Each record has the actor (PIDText) and, for a step,
+	// its name, policy, duration, stop requests and error.
+	Logger *slog.Logger
+	// Middleware are protoactor's mailbox middleware, called as protoactor's own
+	// mailbox calls them: MailboxStarted once, MessagePosted for each message posted
+	// (refused ones too), MessageReceived after each message the actor handled (not
+	// the lifecycle's own messages to self), MailboxEmpty when the queue runs dry.
+	Middleware []actor.MailboxMiddleware
 }
 
 // Order is how the Children step stops children.
@@ -155,6 +170,9 @@ func (b *Budget) UnmarshalText(text []byte) error {
 	*b = nb
 	return nil
 }
+
+// Validate reports why b is not a budget (a non-positive duration), or nil.
+func (b Budget) Validate() error { return b.valid() }
 
 func (b Budget) valid() error {
 	if b.kind == bounded && b.d <= 0 {

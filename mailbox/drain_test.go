@@ -3,7 +3,6 @@ package mailbox_test
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,33 +16,33 @@ func TestMessagesQueuedBeforeTheStopAreDrainedInOrderBeforeTheFirstStep(t *testi
 	for _, queued := range []int{0, 1, 5} {
 		t.Run(fmt.Sprintf("%d queued", queued), func(t *testing.T) {
 			sys := newSystem()
-			p := newProbe()
+			p := newProbe(t)
 			plan := lifecycle.MustPlan(p.step("first", policy.Plain, nil), p.step("second", policy.DeferFlag, nil))
 			pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, p.Receive))
 			sys.Root.Send(pid, "block")
-			<-p.entered
-			require.Equal(t, "block", p.next())
+			p.awaitEntered()
+			require.Equal(t, "block", p.next("\"block\" to reach Receive"))
 
 			var want []any
 			for i := range queued {
 				sys.Root.Send(pid, fmt.Sprint("m", i))
 				want = append(want, fmt.Sprint("m", i))
 			}
-			asked := sys.Root.RequestFuture(pid, "asked", time.Minute) // a request queued before the stop is answered
+			asked := sys.Root.RequestFuture(pid, "asked", bound) // a request queued before the stop is answered
 			want = append(want, "asked", "step first", "step second")
 			sys.Root.Stop(pid)
-			late := sys.Root.RequestFuture(pid, "late", time.Minute) // one sent after it is refused
+			late := sys.Root.RequestFuture(pid, "late", bound) // one sent after it is refused
 			close(p.release)
 
-			assert.Equal(t, want, p.take(len(want)), "the queue, in order, then the steps")
+			assert.Equal(t, want, p.take(len(want), "the queue, then the steps"), "the queue, in order, then the steps")
 			res, err := asked.Result()
-			require.NoError(t, err)
+			require.NoError(t, err, "the answer to the request queued before the stop")
 			assert.Equal(t, "ok asked", res)
 			res, err = late.Result()
-			require.NoError(t, err)
+			require.NoError(t, err, "the refusal of the request sent after the stop")
 			assert.ErrorIs(t, refusal(t, res), mailbox.ErrStopping)
 
-			<-mb.Ticket().Done()
+			recv(t, mb.Ticket().Done(), "the stop to end")
 			rep := mb.Ticket().Report()
 			assert.Equal(t, queued+1, rep.Drained, "what was queued when the stop began; not what came before")
 			assert.Equal(t, 1, rep.Refused)
@@ -58,14 +57,14 @@ func TestMessagesQueuedBeforeTheStopAreDrainedInOrderBeforeTheFirstStep(t *testi
 
 func TestNoticesAreAdmittedWhileStoppingWhenOtherMessagesAreNot(t *testing.T) {
 	sys := newSystem()
-	p := newProbe()
+	p := newProbe(t)
 	hold := make(chan struct{})
 	plan := lifecycle.MustPlan(p.step("hold", policy.DeferFlag, hold))
 	pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, p.Receive))
 	dead, unsubscribe := deadLetters(sys, pid)
 	defer unsubscribe()
 	sys.Root.Stop(pid)
-	require.Equal(t, "step hold", p.next())
+	require.Equal(t, "step hold", p.next("the step to begin"))
 
 	childReport := &lifecycle.Report{Actor: "child"}
 	notices := []mailbox.Notice{
@@ -79,14 +78,14 @@ func TestNoticesAreAdmittedWhileStoppingWhenOtherMessagesAreNot(t *testing.T) {
 		sys.Root.Send(pid, n)
 	}
 	sys.Root.Send(pid, "late")
-	refused := refusal(t, <-dead)
+	refused := refusal(t, recv(t, dead, "the refusal of \"late\""))
 	assert.Equal(t, "late", refused.Message)
 	close(hold)
 
 	for _, n := range notices {
-		assert.Same(t, n, p.next(), "each notice reaches Receive once the step is over, in order")
+		assert.Same(t, n, p.next("each notice, once the step is over"), "each notice reaches Receive once the step is over, in order")
 	}
-	<-mb.Ticket().Done()
+	recv(t, mb.Ticket().Done(), "the stop to end")
 	rep := mb.Ticket().Report()
 	assert.Equal(t, 1, rep.Refused, "only the ordinary message was refused")
 	assert.EqualValues(t, 1, mb.Refused())

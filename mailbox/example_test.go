@@ -53,7 +53,7 @@ func ExampleProducer() {
 	}, actor.WithMailbox(producer)))
 
 	sys.Root.Send(pid, "first")
-	<-busy // the actor is busy: what comes next waits in its queue
+	await(busy, "the actor to be busy") // what comes next waits in its queue
 	sys.Root.Send(pid, "second")
 	sys.Root.Send(pid, "third")
 	mb := mailbox.Of(sys, pid)
@@ -61,7 +61,7 @@ func ExampleProducer() {
 	sys.Root.Send(pid, "too late")
 	close(release)
 
-	<-ticket.Done()
+	await(ticket.Done(), "the stop to end")
 	rep := ticket.Report()
 	fmt.Println("reason:", rep.Reason)
 	for _, s := range rep.Steps {
@@ -98,9 +98,9 @@ func ExampleRefused() {
 	pid := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}, actor.WithMailbox(producer)))
 	mb := mailbox.Of(sys, pid)
 	ticket := mb.Request(lifecycle.NewReason(lifecycle.Requested, errors.New("deploy v2")), nil)
-	<-inStep
+	await(inStep, "the step to begin")
 
-	res, err := sys.Root.RequestFuture(pid, "hello", time.Minute).Result()
+	res, err := sys.Root.RequestFuture(pid, "hello", 5*time.Second).Result()
 	r, ok := res.(*mailbox.Refused)
 	fmt.Println("future error:", err)
 	fmt.Println("refused:", ok, r.Message)
@@ -109,7 +109,7 @@ func ExampleRefused() {
 	fmt.Println("why:", r.Reason)
 
 	close(done)
-	<-ticket.Done()
+	await(ticket.Done(), "the stop to end")
 	fmt.Println("refusals in the report:", ticket.Report().Refused)
 	// Output:
 	// future error: <nil>

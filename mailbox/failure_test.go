@@ -20,13 +20,14 @@ var errBoom = errors.New("boom")
 // life is an actor that reports what protoactor tells it and the strings it gets,
 // panics on "crash", and on "block" waits for release.
 type life struct {
+	t       testing.TB
 	ev      chan string
 	entered chan struct{}
 	release chan struct{}
 }
 
-func newLife() *life {
-	return &life{ev: make(chan string, 64), entered: make(chan struct{}, 1), release: make(chan struct{})}
+func newLife(t testing.TB) *life {
+	return &life{t: t, ev: make(chan string, 64), entered: make(chan struct{}, 1), release: make(chan struct{})}
 }
 
 func (l *life) Receive(c actor.Context) {
@@ -51,21 +52,16 @@ func (l *life) Receive(c actor.Context) {
 	}
 }
 
-// until returns what l reports, up to and including last.
+// until returns what l reports, up to and including last, or fails the test.
 func (l *life) until(last string) []string {
-	var out []string
-	for e := range l.ev {
-		out = append(out, e)
-		if e == last {
-			break
-		}
-	}
-	return out
+	l.t.Helper()
+	return recvUntil(l.t, l.ev, "the actor to report "+last, func(e string) bool { return e == last })
 }
 
 // supervised spawns a parent with protoactor's own mailbox whose strategy answers
 // every failure with d, and the child it spawns from p. It returns the child.
-func supervised(sys *actor.ActorSystem, d actor.Directive, p *actor.Props) *actor.PID {
+func supervised(t testing.TB, sys *actor.ActorSystem, d actor.Directive, p *actor.Props) *actor.PID {
+	t.Helper()
 	kid := make(chan *actor.PID, 1)
 	decide := func(any) actor.Directive { return d }
 	sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
@@ -73,7 +69,7 @@ func supervised(sys *actor.ActorSystem, d actor.Directive, p *actor.Props) *acto
 			kid <- c.Spawn(p)
 		}
 	}, actor.WithSupervisor(actor.NewOneForOneStrategy(10, time.Minute, decide))))
-	return <-kid
+	return recv(t, kid, "the parent to spawn its child")
 }
 
 func TestAPanicWhileRunningIsEscalatedAsTheStockMailboxDoes(t *testing.T) {
@@ -103,7 +99,7 @@ func TestAPanicWhileRunningIsEscalatedAsTheStockMailboxDoes(t *testing.T) {
 				sys := newSystem()
 				finished, unsubscribe := events[*mailbox.Finished](sys)
 				defer unsubscribe()
-				l := newLife()
+				l := newLife(t)
 				p := actor.PropsFromFunc(l.Receive)
 				want := tt.stock
 				if quiesce {
@@ -114,7 +110,7 @@ func TestAPanicWhileRunningIsEscalatedAsTheStockMailboxDoes(t *testing.T) {
 					p = props(t, mailbox.Config{Plan: plan}, l.Receive)
 					want = tt.quiesce
 				}
-				pid := supervised(sys, tt.directive, p)
+				pid := supervised(t, sys, tt.directive, p)
 				sys.Root.Send(pid, "crash")
 				last := "stopped"
 				if tt.directive != actor.StopDirective {
@@ -123,7 +119,7 @@ func TestAPanicWhileRunningIsEscalatedAsTheStockMailboxDoes(t *testing.T) {
 				}
 				assert.Equal(t, want, l.until(last))
 				if quiesce && tt.reason != 0 {
-					f := <-finished
+					f := recv(t, finished, "the Finished notice")
 					assert.Equal(t, tt.reason, f.Report.Reason.Kind)
 					if tt.reason == lifecycle.Restarting {
 						assert.ErrorIs(t, f.Report.Reason, errBoom, "a restart's reason carries the failure")
@@ -131,7 +127,7 @@ func TestAPanicWhileRunningIsEscalatedAsTheStockMailboxDoes(t *testing.T) {
 				}
 				if mb := mailbox.Of(sys, pid); mb != nil {
 					assert.Equal(t, lifecycle.Running, mb.Phase())
-					<-mb.Request(nil, nil).Done()
+					recv(t, mb.Request(nil, nil).Done(), "the stop to end")
 				}
 			})
 		}
@@ -144,18 +140,18 @@ func TestAPanicInADrainedMessageEndsTheDrainAndTheDirectiveThatFollowsIsARequest
 			sys := newSystem()
 			deferred, unsubscribe := events[*mailbox.DeferredCancel](sys)
 			defer unsubscribe()
-			l := newLife()
+			l := newLife(t)
 			gate := make(chan struct{})
 			plan := lifecycle.MustPlan(lifecycle.Step{Name: "cleanup", Policy: policy.DeferFlag, Run: func(context.Context) error {
 				l.ev <- "step cleanup"
 				<-gate
 				return nil
 			}})
-			pid := supervised(sys, d, props(t, mailbox.Config{Plan: plan}, l.Receive))
-			require.Equal(t, "started", <-l.ev)
+			pid := supervised(t, sys, d, props(t, mailbox.Config{Plan: plan}, l.Receive))
+			require.Equal(t, "started", recv(t, l.ev, "the actor to start"))
 			mb := mailbox.Of(sys, pid)
 			sys.Root.Send(pid, "block")
-			<-l.entered
+			recv(t, l.entered, "the actor to begin handling \"block\"")
 			for _, m := range []string{"a", "crash", "b", "c"} {
 				sys.Root.Send(pid, m)
 			}
@@ -164,12 +160,12 @@ func TestAPanicInADrainedMessageEndsTheDrainAndTheDirectiveThatFollowsIsARequest
 
 			assert.Equal(t, []string{"got block", "got a", "step cleanup"}, l.until("step cleanup"),
 				"the drain ends at the panic; b and c never reach Receive")
-			n := <-deferred // the parent's directive reached the step as one more request
+			n := recv(t, deferred, "the DeferredCancel notice") // the parent's directive reached the step as one more request
 			assert.True(t, pid.Equal(n.Child))
 			close(gate)
 			assert.Equal(t, []string{"stopping", "stopped"}, l.until("stopped"), "no restart, no resurrection")
 
-			<-mb.Ticket().Done()
+			recv(t, mb.Ticket().Done(), "the stop to end")
 			rep := mb.Ticket().Report()
 			assert.Equal(t, lifecycle.Requested, rep.Reason.Kind, "the stop that began it stays the reason")
 			assert.Equal(t, 2, rep.Drained, "a, and the message that panicked")

@@ -47,7 +47,7 @@ func TestAPillInTheDrainEndsItAndTheStopEnds(t *testing.T) {
 	for _, pills := range []int{1, 2} {
 		t.Run(fmt.Sprintf("%d pills, then a Stop", pills), func(t *testing.T) {
 			sys := newSystem()
-			p := newProbe()
+			p := newProbe(t)
 			plan := lifecycle.MustPlan(p.step("close", policy.Plain, nil))
 			pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, p.Receive))
 			sys.Root.Send(pid, "block")
@@ -61,7 +61,7 @@ func TestAPillInTheDrainEndsItAndTheStopEnds(t *testing.T) {
 			close(p.release)
 
 			rep := stopped(t, mb.Ticket(), "the actor")
-			assert.Equal(t, []any{"block", "before", "step close"}, p.take(3), "the drain ends at the first pill")
+			assert.Equal(t, []any{"block", "before", "step close"}, p.take(3, "the drain, then the step"), "the drain ends at the first pill")
 			res, err := before.Result()
 			require.NoError(t, err)
 			assert.Equal(t, "ok before", res, "what came before the pill is answered")
@@ -79,7 +79,7 @@ func TestAPillInTheDrainEndsItAndTheStopEnds(t *testing.T) {
 // when the plan ended; it is refused as soon as the pill begins the stop.
 func TestAPillThatBeginsTheStopRefusesWhatIsBehindItAtOnce(t *testing.T) {
 	sys := newSystem()
-	p := newProbe()
+	p := newProbe(t)
 	hold := make(chan struct{})
 	plan := lifecycle.MustPlan(p.step("flush", policy.DeferFlag, hold))
 	pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, p.Receive))
@@ -88,7 +88,7 @@ func TestAPillThatBeginsTheStopRefusesWhatIsBehindItAtOnce(t *testing.T) {
 	sys.Root.Poison(pid)
 	behind := sys.Root.RequestFuture(pid, "behind", bound)
 	close(p.release)
-	assert.Equal(t, []any{"block", "step flush"}, p.take(2))
+	assert.Equal(t, []any{"block", "step flush"}, p.take(2, "the message, then the step"))
 
 	res, err := behind.Result() // while flush still holds the plan
 	require.NoError(t, err)

@@ -46,11 +46,9 @@ func spawn(t testing.TB, sys *actor.ActorSystem, p *actor.Props) (*actor.PID, *m
 	phases, unsubscribe := events[*mailbox.PhaseChanged](sys)
 	defer unsubscribe()
 	pid := sys.Root.Spawn(p)
-	for e := range phases {
-		if e.Actor.Equal(pid) && e.To == lifecycle.Running {
-			break
-		}
-	}
+	recvUntil(t, phases, "the new actor to run", func(e *mailbox.PhaseChanged) bool {
+		return e.Actor.Equal(pid) && e.To == lifecycle.Running
+	})
 	mb := mailbox.Of(sys, pid)
 	require.NotNil(t, mb)
 	return pid, mb
@@ -60,13 +58,14 @@ func spawn(t testing.TB, sys *actor.ActorSystem, p *actor.Props) (*actor.PID, *m
 // answers a request for s with "ok s". On "block" it reports, signals entered and
 // waits for release: what is sent meanwhile stays queued.
 type probe struct {
+	t       testing.TB
 	got     chan any
 	entered chan struct{}
 	release chan struct{}
 }
 
-func newProbe() *probe {
-	return &probe{got: make(chan any, 256), entered: make(chan struct{}, 1), release: make(chan struct{})}
+func newProbe(t testing.TB) *probe {
+	return &probe{t: t, got: make(chan any, 256), entered: make(chan struct{}, 1), release: make(chan struct{})}
 }
 
 func (p *probe) Receive(c actor.Context) {
@@ -97,16 +96,22 @@ func (p *probe) step(name string, pol policy.Policy, wait <-chan struct{}) lifec
 	}}
 }
 
-// next returns what p got next.
-func (p *probe) next() any { return <-p.got }
+// next returns what p got next, or fails the test saying it waited for what.
+func (p *probe) next(what string) any {
+	p.t.Helper()
+	return recv(p.t, p.got, what)
+}
 
-// take returns the next n things p got.
-func (p *probe) take(n int) []any {
-	out := make([]any, n)
-	for i := range out {
-		out[i] = <-p.got
-	}
-	return out
+// take returns the next n things p got, or fails the test saying it waited for what.
+func (p *probe) take(n int, what string) []any {
+	p.t.Helper()
+	return recvN(p.t, p.got, n, what)
+}
+
+// awaitEntered waits until p's Receive has begun handling "block".
+func (p *probe) awaitEntered() {
+	p.t.Helper()
+	recv(p.t, p.entered, `the probe to begin handling "block"`)
 }
 
 // deadLetters returns the messages published as dead letters to pid.

@@ -3,7 +3,6 @@ package mailbox_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
@@ -16,14 +15,14 @@ import (
 
 func TestOfFindsTheMailboxOfALiveQuiesceActorOnly(t *testing.T) {
 	sys := newSystem()
-	p := newProbe()
+	p := newProbe(t)
 	live, mb := spawn(t, sys, props(t, mailbox.Config{}, p.Receive))
 	stock := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
 	stopped, smb := spawn(t, sys, props(t, mailbox.Config{}, p.Receive))
 	t.Cleanup(func() { sys.Root.Stop(stock); sys.Root.Stop(live) })
 	sys.Root.Stop(stopped)
-	<-smb.Ticket().Done()
-	future := actor.NewFuture(sys, time.Minute)
+	recv(t, smb.Ticket().Done(), "the stop to end")
+	future := actor.NewFuture(sys, bound)
 	t.Cleanup(func() { sys.Root.Send(future.PID(), "done") })
 
 	tests := []struct {
@@ -61,10 +60,10 @@ func TestActorContextIsTheStoppingActorsContextInsideAStepAndNilOutside(t *testi
 				seen <- c.Self()
 				return nil
 			}})
-			pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, newProbe().Receive))
+			pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, newProbe(t).Receive))
 			sys.Root.Stop(pid)
-			assert.True(t, pid.Equal(<-seen), "the step sees its own actor")
-			<-mb.Ticket().Done()
+			assert.True(t, pid.Equal(recv(t, seen, "the step to run")), "the step sees its own actor")
+			recv(t, mb.Ticket().Done(), "the stop to end")
 		})
 	}
 	t.Run("outside a mailbox", func(t *testing.T) {

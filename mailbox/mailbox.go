@@ -31,7 +31,8 @@ type Mailbox struct {
 	processFn  func()        // m.process, made once: a method value allocates each time it is taken
 	ctx        actor.Context // the invoker, which protoactor makes an actor.Context
 	cfg        *shared
-	settings   *Settings // the system's, read when the actor is spawned
+	settings   *Settings    // the system's, read when the actor is spawned
+	metrics    *instruments // the system's, or nil: no meter provider
 	phase      atomic.Pointer[lifecycle.State]
 	seq        uint64 // creation order, for stopping children in reverse start order
 	refused    atomic.Int64
@@ -45,6 +46,8 @@ type Mailbox struct {
 	pump atomic.Pointer[chan struct{}]
 	// waiting is what the Children step waits for (actor goroutine only).
 	waiting *awaiting
+	// watchers hear every notice, as the parent does (Watch); copied on write, under mu.
+	watchers atomic.Pointer[[]*actor.PID]
 
 	mu      sync.Mutex
 	stop    atomic.Pointer[stopState] // the stop under way or done; nil while running
@@ -100,6 +103,9 @@ const (
 // PostUserMessage queues msg, or refuses it when the actor is stopping or the queue is
 // full. protoactor calls it from the sender's goroutine.
 func (m *Mailbox) PostUserMessage(msg any) {
+	if m.cfg.Middleware != nil {
+		m.posted(msg)
+	}
 	switch v := msg.(type) {
 	case *actor.MessageEnvelope:
 		switch inner := v.Message.(type) {
@@ -145,6 +151,9 @@ func (m *Mailbox) PostUserMessage(msg any) {
 // PostSystemMessage queues a system message. Stop and Restart never reach the actor
 // as they are: the first begins the plan, each later one is a cancellation request.
 func (m *Mailbox) PostSystemMessage(msg any) {
+	if m.cfg.Middleware != nil {
+		m.posted(msg)
+	}
 	switch msg.(type) {
 	case *actor.Stop:
 		if m.stop.Load() != nil && m.parentFinalizing() {
@@ -152,10 +161,10 @@ func (m *Mailbox) PostSystemMessage(msg any) {
 			// finalizes the parent: for a child already stopping, that is no new request.
 			return
 		}
-		m.request(stopKind, nil, nil, time.Time{})
+		m.request(stopKind, nil, nil, time.Time{}, 0)
 		return
 	case *actor.Restart:
-		m.request(restartKind, nil, nil, time.Time{})
+		m.request(restartKind, nil, nil, time.Time{}, 0)
 		return
 	}
 	m.pushSys(msg)
@@ -180,9 +189,14 @@ func (m *Mailbox) parentFinalizing() bool {
 // recorded at once for the stop under way, so that it reaches this actor's report
 // even if Receive never runs again. Capacity does not bound notices.
 func (m *Mailbox) postNotice(msg any, n Notice) {
-	if f, ok := n.(*Finished); ok {
+	switch n := n.(type) {
+	case *Finished:
 		if st := m.stop.Load(); st != nil {
-			st.watch().addReport(f.Report) // a restart's report has its children's too
+			st.watch().addReport(n.Report) // a restart's report has its children's too
+		}
+	case *Progressed:
+		if st := m.stop.Load(); st != nil {
+			st.watch().childProgress(n)
 		}
 	}
 	m.pushSys(msg)
@@ -208,11 +222,29 @@ func (m *Mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher acto
 	m.settings = defaults
 	if m.ctx != nil {
 		m.settings = settingsOf(m.ctx.ActorSystem())
+		m.metrics = instrumentsOf(m.ctx.ActorSystem())
 	}
 }
 
 // Start is called by protoactor once the actor is registered.
-func (m *Mailbox) Start() {}
+func (m *Mailbox) Start() {
+	for _, mw := range m.cfg.Middleware {
+		mw.MailboxStarted()
+	}
+}
+
+// posted and received call the middleware's MessagePosted and MessageReceived.
+func (m *Mailbox) posted(msg any) {
+	for _, mw := range m.cfg.Middleware {
+		mw.MessagePosted(msg)
+	}
+}
+
+func (m *Mailbox) received(msg any) {
+	for _, mw := range m.cfg.Middleware {
+		mw.MessageReceived(msg)
+	}
+}
 
 // UserMessageCount returns the number of user messages queued.
 func (m *Mailbox) UserMessageCount() int { return int(m.userCount.Load()) }
@@ -243,6 +275,11 @@ func (m *Mailbox) process() {
 		}
 		m.sched.Store(idle)
 		if m.sysCount.Load() == 0 && (m.paused.Load() != 0 || m.userCount.Load() == 0) {
+			if m.cfg.Middleware != nil && m.userCount.Load() == 0 && m.paused.Load() == 0 {
+				for _, mw := range m.cfg.Middleware {
+					mw.MailboxEmpty()
+				}
+			}
 			return
 		}
 		if !m.sched.CompareAndSwap(idle, scheduled) {
@@ -273,6 +310,9 @@ func (m *Mailbox) run(gen uint32) (owner bool) {
 				if !m.system(msg, gen) {
 					return false
 				}
+				if _, ctl := msg.(control); !ctl && m.cfg.Middleware != nil {
+					m.received(msg)
+				}
 				continue
 			}
 		}
@@ -285,9 +325,12 @@ func (m *Mailbox) run(gen uint32) (owner bool) {
 		m.userCount.Add(-1)
 		if m.admission.Load() == open && msg != poisonPill {
 			m.invoker.InvokeUserMessage(msg)
-			continue
+		} else {
+			m.userWhileStopping(msg)
 		}
-		m.userWhileStopping(msg)
+		if m.cfg.Middleware != nil {
+			m.received(msg)
+		}
 	}
 }
 

@@ -11,14 +11,17 @@ import (
 
 // Notice is what a stopping component tells its parent, and whoever asked it to
 // stop: an ordinary user message, so the parent handles it in Receive or ignores it,
-// also published on the EventStream. A stopping parent still takes notices. The set
-// is closed: DeferredCancel, Interrupted, Forced, Abandoned, Finished.
+// also published on the EventStream when the system asks for events. A stopping
+// parent still takes notices. Each names the stop it is about (Stop, as in the
+// report and the log records). The set is closed: DeferredCancel, Interrupted,
+// Forced, Abandoned, Progressed, Finished.
 type Notice interface{ notice() }
 
 // DeferredCancel says a cancellation request reached a step that defers it, or
 // arrived between steps and waits for the next one (Step is then empty).
 type DeferredCancel struct {
 	Child      *actor.PID
+	Stop       lifecycle.StopID
 	Step       string
 	Policy     policy.Policy
 	Cause      error         // the request's reason
@@ -30,6 +33,7 @@ type DeferredCancel struct {
 // Interrupted says a cancellation request interrupted a plain step.
 type Interrupted struct {
 	Child    *actor.PID
+	Stop     lifecycle.StopID
 	Step     string
 	Cause    error
 	Requests int
@@ -40,6 +44,7 @@ type Interrupted struct {
 // Always steps run from now on.
 type Forced struct {
 	Child *actor.PID
+	Stop  lifecycle.StopID
 	Step  string // the step running when the force came, if any
 	Cause error  // matches lifecycle.ErrForced's causes: ErrBudgetExpired, ErrBrutal, ...
 }
@@ -48,6 +53,7 @@ type Forced struct {
 // it. Goroutine is the pprof label of the goroutine left running it.
 type Abandoned struct {
 	Child     *actor.PID
+	Stop      lifecycle.StopID
 	Step      string
 	Goroutine string
 }
@@ -59,6 +65,7 @@ type Abandoned struct {
 // it before protoactor may stop it; see the package doc).
 type Finished struct {
 	Child  *actor.PID
+	Stop   lifecycle.StopID
 	Report *lifecycle.Report
 
 	child *Mailbox // the child that waits for a plain parent to hear this; nil if none
@@ -81,7 +88,18 @@ func (heard) IgnoreDeadLetterLogging() {}
 
 var heardMessage any = heard{}
 
+// Progressed carries a step's progress, at most one per Config.ProgressEvery (the
+// last one of an interval comes at its end). A stopping parent adds its children's
+// up in its Snapshot.
+type Progressed struct {
+	Child    *actor.PID
+	Stop     lifecycle.StopID
+	Step     string
+	Progress lifecycle.Progress
+}
+
 func (*DeferredCancel) notice() {}
+func (*Progressed) notice()     {}
 func (*Interrupted) notice()    {}
 func (*Forced) notice()         {}
 func (*Abandoned) notice()      {}
@@ -89,12 +107,12 @@ func (*Finished) notice()       {}
 
 // noticeRequest tells the parent, and the requester, what a later request did.
 // The caller holds st.noticeMu.
-func (m *Mailbox) noticeRequest(rc lifecycle.Receipt, reason *lifecycle.Reason, from *actor.PID, left time.Duration) Notice {
+func (m *Mailbox) noticeRequest(st *stopState, rc lifecycle.Receipt, reason *lifecycle.Reason, from *actor.PID, left time.Duration) Notice {
 	var n Notice
 	if rc.Interrupted() {
-		n = &Interrupted{Child: m.self(), Step: rc.Step, Cause: reason, Requests: rc.Requests, Elapsed: rc.Elapsed}
+		n = &Interrupted{Child: m.self(), Stop: st.id, Step: rc.Step, Cause: reason, Requests: rc.Requests, Elapsed: rc.Elapsed}
 	} else if rc.Deferred || rc.Held {
-		n = &DeferredCancel{Child: m.self(), Step: rc.Step, Policy: rc.Policy, Cause: reason,
+		n = &DeferredCancel{Child: m.self(), Stop: st.id, Step: rc.Step, Policy: rc.Policy, Cause: reason,
 			Requests: rc.Requests, Elapsed: rc.Elapsed, BudgetLeft: left}
 	} else {
 		return nil
@@ -134,6 +152,72 @@ func (m *Mailbox) post(n Notice, also *actor.PID) {
 	if also != nil && (parent == nil || !also.Equal(parent)) {
 		sendToActor(sys, also, n)
 	}
+	if ws := m.watchers.Load(); ws != nil {
+		for _, w := range *ws {
+			if (parent == nil || !w.Equal(parent)) && (also == nil || !w.Equal(also)) {
+				sendToActor(sys, w, n)
+			}
+		}
+	}
+}
+
+// Watch makes watcher hear every notice of this actor's stops from now on, as its
+// parent does (DeferredCancel, Interrupted, Forced, Abandoned, Progressed, and
+// Finished last), in the order they were sent, until Unwatch or the actor's end. A
+// watcher may be on another node when remote support is installed (see
+// InstallRemote). A watch that begins once the stop's Finished has gone hears
+// nothing of it: read Ticket.Report then.
+func (m *Mailbox) Watch(watcher *actor.PID) {
+	if watcher == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ws []*actor.PID
+	if old := m.watchers.Load(); old != nil {
+		for _, w := range *old {
+			if w.Equal(watcher) {
+				return
+			}
+		}
+		ws = append(ws, *old...)
+	}
+	ws = append(ws, watcher)
+	m.watchers.Store(&ws)
+}
+
+// Unwatch ends what Watch began.
+func (m *Mailbox) Unwatch(watcher *actor.PID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.watchers.Load()
+	if old == nil {
+		return
+	}
+	var ws []*actor.PID
+	for _, w := range *old {
+		if !w.Equal(watcher) {
+			ws = append(ws, w)
+		}
+	}
+	m.watchers.Store(&ws)
+}
+
+// finishedToWatchers sends f to the watchers, without the hook that a plain parent's
+// auto-response pulls (the child waits for its parent, not for them).
+func (m *Mailbox) finishedToWatchers(f *Finished) {
+	ws := m.watchers.Load()
+	if ws == nil || len(*ws) == 0 || m.ctx == nil {
+		return
+	}
+	plain := *f
+	plain.child = nil
+	parent := m.ctx.Parent()
+	for _, w := range *ws {
+		if parent == nil || !w.Equal(parent) {
+			sendToActor(m.ctx.ActorSystem(), w, &plain)
+		}
+	}
 }
 
 // postFinished sends the report to the parent, in an envelope whose sender takes
@@ -149,6 +233,7 @@ func (m *Mailbox) postFinished(st *stopState, box *finishedBox) (wait bool) {
 	if m.ctx == nil {
 		return false
 	}
+	m.finishedToWatchers(f)
 	sys := m.ctx.ActorSystem()
 	parent := m.ctx.Parent()
 	pm := m.parentMB.Load()
@@ -159,6 +244,9 @@ func (m *Mailbox) postFinished(st *stopState, box *finishedBox) (wait bool) {
 		env.Sender = parent
 		pm.PostUserMessage(env)
 		return false
+	}
+	if parent != nil && routed(sys, parent, f) {
+		return false // a parent deaf to notices (remote's activator): nobody to wait for
 	}
 	p, ok := localActor(sys, parent)
 	if !ok {
@@ -179,9 +267,13 @@ type finishedBox struct {
 	env actor.MessageEnvelope
 }
 
-// sendToActor sends n to pid if pid is a local actor: a guardian panics on user
-// messages, and a future would take a notice for its answer.
+// sendToActor sends n to pid if pid is a local actor (a guardian panics on user
+// messages, and a future would take a notice for its answer), or through the
+// installed Remote if pid is on another node.
 func sendToActor(sys *actor.ActorSystem, pid *actor.PID, n Notice) {
+	if pid == nil || routed(sys, pid, n) {
+		return
+	}
 	if p, ok := localActor(sys, pid); ok {
 		p.SendUserMessage(pid, n)
 	}

@@ -3,6 +3,7 @@ package mailbox_test
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
@@ -28,20 +29,20 @@ func (heldDispatcher) Throughput() int { return 300 }
 
 type move struct{ from, to lifecycle.Phase }
 
-// moves returns the phase changes of pid published on phases, up to Stopped.
-func moves(phases <-chan *mailbox.PhaseChanged, pid *actor.PID) ([]move, []*lifecycle.Reason) {
+// moves returns the phase changes of pid published on phases, up to Stopped, or
+// fails the test.
+func moves(t testing.TB, phases <-chan *mailbox.PhaseChanged, pid *actor.PID) ([]move, []*lifecycle.Reason) {
+	t.Helper()
 	var out []move
 	var reasons []*lifecycle.Reason
-	for e := range phases {
+	recvUntil(t, phases, "the move to Stopped", func(e *mailbox.PhaseChanged) bool {
 		if !e.Actor.Equal(pid) {
-			continue
+			return false
 		}
 		out = append(out, move{e.From, e.To})
 		reasons = append(reasons, e.Reason)
-		if e.To == lifecycle.Stopped {
-			break
-		}
-	}
+		return e.To == lifecycle.Stopped
+	})
 	return out, reasons
 }
 
@@ -76,7 +77,7 @@ func TestEachPhaseChangeHappensOnceAndIsPublished(t *testing.T) {
 			}})
 			pid, _ := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, onStarted(started)))
 			sys.Root.Stop(pid)
-			<-inStep
+			recv(t, inStep, "the step to begin")
 			sys.Root.Stop(pid)
 			sys.Root.Stop(pid)
 			close(hold)
@@ -88,7 +89,7 @@ func TestEachPhaseChangeHappensOnceAndIsPublished(t *testing.T) {
 			require.Equal(t, lifecycle.Starting, mailbox.Of(sys, pid).Phase())
 			sys.Root.Stop(pid)
 			close(d.open)
-			<-started // the actor still gets its Started, as protoactor gives it
+			recv(t, started, "*actor.Started") // the actor still gets its Started, as protoactor gives it
 			return pid
 		}, neverRunning},
 		{"a stop while the start hook runs skips Running", func(t *testing.T, sys *actor.ActorSystem, started chan struct{}) *actor.PID {
@@ -98,7 +99,7 @@ func TestEachPhaseChangeHappensOnceAndIsPublished(t *testing.T) {
 				<-hook
 				return nil
 			}}, onStarted(started)))
-			<-inHook
+			recv(t, inHook, "the start hook to run")
 			sys.Root.Stop(pid)
 			close(hook)
 			return pid
@@ -106,22 +107,29 @@ func TestEachPhaseChangeHappensOnceAndIsPublished(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sys := newSystem()
-			phases, unsubscribe := events[*mailbox.PhaseChanged](sys)
-			defer unsubscribe()
-			pid := tt.run(t, sys, make(chan struct{}, 1))
-			sys.Root.Stop(pid)
-			got, reasons := moves(phases, pid)
-			assert.Equal(t, tt.want, got)
-			for i, m := range got {
-				if m.to == lifecycle.Running {
-					assert.Nil(t, reasons[i], "Running has no reason")
-					continue
+			// In a bubble, so that synctest.Wait is the sync point below.
+			synctest.Test(t, func(t *testing.T) {
+				sys := newSystem()
+				phases, unsubscribe := events[*mailbox.PhaseChanged](sys)
+				defer unsubscribe()
+				pid := tt.run(t, sys, make(chan struct{}, 1))
+				sys.Root.Stop(pid)
+				got, reasons := moves(t, phases, pid)
+				assert.Equal(t, tt.want, got)
+				for i, m := range got {
+					if m.to == lifecycle.Running {
+						assert.Nil(t, reasons[i], "Running has no reason")
+						continue
+					}
+					require.NotNil(t, reasons[i], "%v has a reason", m.to)
+					assert.Equal(t, lifecycle.Requested, reasons[i].Kind)
 				}
-				require.NotNil(t, reasons[i], "%v has a reason", m.to)
-				assert.Equal(t, lifecycle.Requested, reasons[i].Kind)
-			}
-			assert.Empty(t, phases, "nothing after Stopped")
+				// Every goroutine of the system is now blocked or gone: whatever it
+				// was going to publish, late, has been published.
+				synctest.Wait()
+				assert.Empty(t, phases, "nothing after Stopped")
+				settle()
+			})
 		})
 	}
 }

@@ -39,11 +39,11 @@ func TestAStopOrARestartReportsTheChildrenItStopped(t *testing.T) {
 					}
 				}
 			}))
-			first := <-kids
+			first := recv(t, kids, "the parent to spawn its child")
 			tt.begin(sys, pid)
 			var child, parent *lifecycle.Report
 			for child == nil || parent == nil {
-				f := <-finished
+				f := recv(t, finished, "the Finished notices of the child and the parent")
 				switch {
 				case f.Child.Equal(first):
 					child = f.Report
@@ -57,9 +57,9 @@ func TestAStopOrARestartReportsTheChildrenItStopped(t *testing.T) {
 			assert.Equal(t, mailbox.ChildrenStep, parent.Steps[0].Name, "children stop first")
 			assert.Equal(t, []*lifecycle.Report{child}, parent.Children, "the child's report is in its parent's")
 			if tt.reason == lifecycle.Restarting {
-				second := <-kids // the new incarnation's child
+				second := recv(t, kids, "the new incarnation to spawn its child")
 				assert.False(t, second.Equal(first))
-				<-mb.Request(nil, nil).Done()
+				recv(t, mb.Request(nil, nil).Done(), "the stop to end")
 			}
 		})
 	}
@@ -73,7 +73,7 @@ func TestMessagesDuringARestartsPlanAreHeldForTheNextIncarnation(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			sys := newSystem()
-			p := newProbe()
+			p := newProbe(t)
 			hold := make(chan struct{})
 			plan := lifecycle.MustPlan(p.step("hold", policy.DeferFlag, hold))
 			receive := func(c actor.Context) {
@@ -84,17 +84,17 @@ func TestMessagesDuringARestartsPlanAreHeldForTheNextIncarnation(t *testing.T) {
 			}
 			pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan, Capacity: capacity}, receive))
 			sys.Root.Send(pid, "crash")
-			require.Equal(t, "step hold", p.next())
+			require.Equal(t, "step hold", p.next("the restart's step to begin"))
 			require.Equal(t, lifecycle.Stopping, mb.Phase())
 			n := &mailbox.DeferredCancel{Step: "x"}
 			sys.Root.Send(pid, "held")
 			sys.Root.Send(pid, n)
 			require.Zero(t, mb.Refused(), "nothing is refused during a restart")
 			close(hold)
-			assert.Equal(t, []any{n, "held"}, p.take(2),
+			assert.Equal(t, []any{n, "held"}, p.take(2, "the notice and the held message"),
 				"a notice reaches the incarnation of the moment, between its steps; user messages wait for the next one")
 			assert.Equal(t, lifecycle.Running, mb.Phase())
-			<-mb.Request(nil, nil).Done()
+			recv(t, mb.Request(nil, nil).Done(), "the stop to end")
 		})
 	}
 }

@@ -1,6 +1,8 @@
 package mailbox_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -16,26 +18,40 @@ import (
 func TestEventsArePublishedOnlyWhenTheSystemAsksForThem(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		sys := actor.NewActorSystem()
+		p := newProbe(t)
+		plan := lifecycle.MustPlan(p.step("close", policy.Plain, nil))
+		var mb *mailbox.Mailbox
 		if on {
 			mailbox.Configure(sys, mailbox.Settings{Events: true})
+			_, mb = spawn(t, sys, props(t, mailbox.Config{Plan: plan}, p.Receive)) // waits for Running, through events
+		} else {
+			mb = mailbox.Of(sys, sys.Root.Spawn(props(t, mailbox.Config{Plan: plan}, p.Receive)))
 		}
-		var seen []any
+		var mu sync.Mutex
+		var types []string
 		sub := sys.EventStream.Subscribe(func(evt any) {
 			switch evt.(type) {
 			case *mailbox.PhaseChanged, *mailbox.StepFinished, *mailbox.StepProgress, mailbox.Notice:
-				seen = append(seen, evt)
+				mu.Lock()
+				types = append(types, fmt.Sprintf("%T", evt))
+				mu.Unlock()
 			}
 		})
-		p := newProbe()
-		plan := lifecycle.MustPlan(p.step("close", policy.Plain, nil))
-		pid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan}, p.Receive))
-		recv(t, mailbox.Of(sys, pid).Request(nil, nil).Done(), "the stop")
+		recv(t, mb.Request(nil, nil).Done(), "the stop")
 		sys.EventStream.Unsubscribe(sub)
+		mu.Lock()
 		if on {
-			// Running, Stopping, Stopped; one step; no notice (no parent).
-			assert.Len(t, seen, 4, "on: %v", seen)
+			assert.Equal(t, []string{"*mailbox.PhaseChanged", "*mailbox.StepFinished", "*mailbox.Finished", "*mailbox.PhaseChanged"},
+				types, "Stopping, the step, the report, Stopped")
 		} else {
-			assert.Empty(t, seen, "off by default")
+			assert.Empty(t, types, "off by default")
 		}
+		mu.Unlock()
 	}
+}
+
+func TestPIDsReadAsPeopleReadThem(t *testing.T) {
+	assert.Equal(t, "supervisor/w3", mailbox.PIDText(actor.NewPID("nonhost", "supervisor/w3")))
+	assert.Equal(t, "10.0.0.7:8090/supervisor/w3", mailbox.PIDText(actor.NewPID("10.0.0.7:8090", "supervisor/w3")))
+	assert.Equal(t, "actor", mailbox.PIDText(nil))
 }

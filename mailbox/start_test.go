@@ -48,25 +48,25 @@ func TestTheStartHookRunsAfterStartedAndDecidesWhetherTheActorRuns(t *testing.T)
 					ev <- "started"
 				}
 			}))
-			mb := <-mbc
+			mb := recv(t, mbc, "the start hook to run")
 			var got []move
 			if tt.want[0].to == lifecycle.Running {
-				first := <-phases
+				first := recv(t, phases, "the move to Running")
 				got = append(got, move{first.From, first.To})
 				sys.Root.Stop(pid)
 			}
-			rest, reasons := moves(phases, pid)
+			rest, reasons := moves(t, phases, pid)
 			got = append(got, rest...)
 
 			assert.Equal(t, tt.want, got, "Running only once the hook has returned nil")
-			assert.Equal(t, []string{"started", "hook in starting"}, []string{<-ev, <-ev})
+			assert.Equal(t, []string{"started", "hook in starting"}, recvN(t, ev, 2, "Started and the hook"))
 			require.NotEmpty(t, reasons)
 			assert.Equal(t, tt.reason, reasons[0].Kind)
 			assert.EqualError(t, reasons[0], tt.says)
 			if tt.cause != nil {
 				assert.ErrorIs(t, reasons[0], tt.cause, "the hook's error is the reason's cause")
 			}
-			<-mb.Ticket().Done()
+			recv(t, mb.Ticket().Done(), "the stop to end")
 			assert.Same(t, reasons[0], mb.Ticket().Report().Reason)
 			assert.Equal(t, lifecycle.Stopped, mb.Phase())
 		})

@@ -36,9 +36,11 @@ const (
 // its end. Fields marked (mu) are guarded by the mailbox's mu; (actor) fields are
 // touched only on the actor's goroutine.
 type stopState struct {
-	reason *lifecycle.Reason
-	began  time.Time
-	done   doneSignal // when the actor has stopped, or restarted
+	id       lifecycle.StopID
+	parentID lifecycle.StopID // the parent's stop that asked for this one, or zero
+	reason   *lifecycle.Reason
+	began    time.Time
+	done     doneSignal // when the actor has stopped, or restarted
 
 	kind       kind                 // (mu) a restart becomes a stop if a stop is requested meanwhile
 	exec       *lifecycle.Execution // (mu) built on the actor's goroutine by ctlBegin
@@ -64,7 +66,7 @@ type stopState struct {
 	built      bool            // (actor) the execution exists, and so does drainLeft
 	drained    bool            // (actor) the drain is over: steps may run
 	handedOver bool            // (actor) protoactor has had its Stop or Restart
-	drainCount int             // (actor) messages processed by the drain
+	drainCount atomic.Int32    // messages processed by the drain (the actor's goroutine adds)
 	refusedAt  int64
 
 	// A plain parent hears Finished as a user message, after any system message:
@@ -77,7 +79,14 @@ type stopState struct {
 
 	// children follows the actor's children while it stops; made by the first
 	// that needs it, so that a stop of an actor without children does without.
-	children atomic.Pointer[childWatch]
+	children     atomic.Pointer[childWatch]
+	childrenLeft atomic.Int32 // the Children step's count, for Snapshot
+
+	// Progress notices to the parent, at most one per Config.ProgressEvery.
+	progressMu   sync.Mutex
+	progressSent time.Time
+	progressNext *Progressed // waits for the interval to end
+	progressTick *time.Timer
 }
 
 // watch returns st's childWatch, making it if need be.
@@ -157,7 +166,7 @@ func (t *Ticket) ForceBudget() time.Duration { return t.m.forceBudget(t.st) }
 // later one is a cancellation request to the running step, and from, like the
 // parent, hears what became of it. Request never blocks on the actor.
 func (m *Mailbox) Request(reason *lifecycle.Reason, from *actor.PID) *Ticket {
-	return &Ticket{m, m.request(stopKind, reason, from, time.Time{})}
+	return &Ticket{m, m.request(stopKind, reason, from, time.Time{}, 0)}
 }
 
 // RequestBy is Request for a stop that must end by deadline, such as a pod's
@@ -168,7 +177,7 @@ func (m *Mailbox) Request(reason *lifecycle.Reason, from *actor.PID) *Ticket {
 // cause ErrDeadline. If the actor is stopping already, this is one more request, and
 // the deadline applies from now on when it is earlier than the stop's own.
 func (m *Mailbox) RequestBy(deadline time.Time, reason *lifecycle.Reason, from *actor.PID) *Ticket {
-	return &Ticket{m, m.request(stopKind, reason, from, deadline)}
+	return &Ticket{m, m.request(stopKind, reason, from, deadline, 0)}
 }
 
 // Ticket returns the stop under way or done, or nil while the actor runs.
@@ -179,7 +188,9 @@ func (m *Mailbox) Ticket() *Ticket {
 	return nil
 }
 
-func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID, outer time.Time) *stopState {
+// request asks for a stop of kind k; parent is the ID of the parent's stop that
+// asks for it, or zero.
+func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID, outer time.Time, parent lifecycle.StopID) *stopState {
 	if reason == nil {
 		switch k {
 		case restartKind:
@@ -194,7 +205,10 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID, out
 	st := m.stop.Load()
 	if st == nil {
 		st = m.newStop(k, reason)
-		st.outer = outer
+		st.parentID = parent
+		if !outer.IsZero() && (st.outer.IsZero() || outer.Before(st.outer)) {
+			st.outer = outer
+		}
 		m.installLocked(st)
 		forced := st.forced
 		m.mu.Unlock()
@@ -242,7 +256,10 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID, out
 	if exec != nil {
 		rc = exec.Cancel(reason)
 	}
-	n := m.noticeRequest(rc, reason, from, left)
+	if rc.Deferred || rc.Held {
+		m.metrics.deferredRequest()
+	}
+	n := m.noticeRequest(st, rc, reason, from, left)
 	st.noticeMu.Unlock()
 	if n != nil {
 		m.publish(n)
@@ -269,8 +286,16 @@ func (m *Mailbox) beginLocked(k kind, reason *lifecycle.Reason) *stopState {
 	return st
 }
 
+// newStop makes a stop that began now. A plan checked against a deadline
+// (lifecycle.NewPlanWithin, Component.Deadline) makes that deadline the stop's own
+// outer deadline, counted from now: the whole stop, force and abandonment included,
+// ends within it.
 func (m *Mailbox) newStop(k kind, reason *lifecycle.Reason) *stopState {
-	return &stopState{reason: reason, began: time.Now(), kind: k, refusedAt: m.refused.Load()}
+	st := &stopState{id: lifecycle.NewStopID(), reason: reason, began: time.Now(), kind: k, refusedAt: m.refused.Load()}
+	if d := m.cfg.plan.Deadline(); d > 0 {
+		st.outer = st.began.Add(d)
+	}
+	return st
 }
 
 // installLocked makes st the stop under way: admission changes, the budget counts.
@@ -309,9 +334,11 @@ func (m *Mailbox) nextLocked(st *stopState, reason *lifecycle.Reason) *stopState
 // mu, when it made the stop: a Brutal budget, a deadline past): the parent hears of it.
 func (m *Mailbox) began(st *stopState, forced error) {
 	st.from, _ = m.phase.Load().Advance(lifecycle.Stopping)
+	m.metrics.began()
 	m.pushSys(ctlBegin)
 	if forced != nil {
-		m.tell(st, &Forced{Child: m.self(), Cause: forced})
+		m.metrics.forced(forced)
+		m.tell(st, &Forced{Child: m.self(), Stop: st.id, Cause: forced})
 	}
 }
 
@@ -357,7 +384,7 @@ func (m *Mailbox) steps(st *stopState, gen uint32) bool {
 // closed when the stop began) are handled before the first step. It reports whether
 // the steps may begin at once: nothing to drain, and no system message waiting.
 func (m *Mailbox) buildExecution(st *stopState) (begin bool) {
-	(*observer)(m).phaseChanged(st.from, lifecycle.Stopping, st.reason)
+	(*observer)(m).phaseChanged(st, st.from, lifecycle.Stopping)
 	plan := m.cfg.plan
 	if m.cfg.withChildren != nil && m.ctx != nil && len(m.ctx.Children()) > 0 {
 		plan = m.cfg.withChildren
@@ -369,6 +396,9 @@ func (m *Mailbox) buildExecution(st *stopState) (begin bool) {
 		Context:     (*stepValues)(m),
 		Observer:    (*observer)(m),
 		Start:       st.began,
+		ID:          st.id,
+		Parent:      st.parentID,
+		LabelActor:  m.settings.ActorLabels,
 	})
 	m.mu.Lock()
 	st.exec = exec
@@ -421,10 +451,10 @@ func (m *Mailbox) userWhileStopping(msg any) {
 	case !st.drained && !st.built:
 		// Taken between the first request and ctlBegin: queued before the stop, so
 		// part of the drain; buildExecution counts what is left.
-		st.drainCount++
+		st.drainCount.Add(1)
 		m.invoker.InvokeUserMessage(msg)
 	case !st.drained:
-		st.drainCount++
+		st.drainCount.Add(1)
 		m.invoker.InvokeUserMessage(msg)
 		if st.drainLeft--; st.drainLeft <= 0 {
 			m.endDrain(st)
@@ -558,13 +588,16 @@ func (m *Mailbox) beforeTerminated(msg *actor.Terminated) (hold bool) {
 func (m *Mailbox) complete(st *stopState) (wait bool) {
 	rep := st.exec.Report()
 	rep.Duration = time.Since(rep.Start) // until protoactor finalizes: children included
-	rep.Drained = st.drainCount
+	rep.Drained = int(st.drainCount.Load())
 	rep.Refused = int(m.refused.Load() - st.refusedAt)
 	if w := st.children.Load(); w != nil {
 		rep.Children = w.reports()
 	}
 	st.report.Store(rep)
-	box := &finishedBox{Finished: Finished{Child: m.self(), Report: rep}} // one allocation with its envelope
+	m.metrics.ended(rep)
+	m.flushProgress(st) // its last progress comes before its report
+	// Finished and its envelope: one allocation.
+	box := &finishedBox{Finished: Finished{Child: m.self(), Stop: st.id, Report: rep}}
 	f := &box.Finished
 	if wait = m.postFinished(st, box); wait {
 		st.awaitHeard = true
@@ -614,7 +647,7 @@ func (m *Mailbox) afterTerminated() {
 	}
 	// Published before done is closed, as resumed does: whoever waits for the stop
 	// then finds the Stopped phase on the EventStream and in the log.
-	(*observer)(m).phaseChanged(from, lifecycle.Stopped, st.reason)
+	(*observer)(m).phaseChanged(st, from, lifecycle.Stopped)
 	st.done.close()
 }
 
@@ -639,7 +672,7 @@ func (m *Mailbox) resumed() {
 	m.mu.Unlock()
 	old := m.phase.Load()
 	from, _ := old.Advance(lifecycle.Stopped)
-	(*observer)(m).phaseChanged(from, lifecycle.Stopped, st.reason)
+	(*observer)(m).phaseChanged(st, from, lifecycle.Stopped)
 	st.done.close()
 	m.phase.Store(new(lifecycle.State))
 	m.paused.And(^heldBit)
@@ -658,12 +691,12 @@ func (m *Mailbox) started() {
 	}
 	if m.cfg.Start != nil {
 		if err := m.runStart(); err != nil {
-			m.request(stopKind, lifecycle.NewReason(lifecycle.StartFailed, err), nil, time.Time{})
+			m.request(stopKind, lifecycle.NewReason(lifecycle.StartFailed, err), nil, time.Time{}, 0)
 			return
 		}
 	}
 	if from, ok := m.phase.Load().Advance(lifecycle.Running); ok {
-		(*observer)(m).phaseChanged(from, lifecycle.Running, nil)
+		(*observer)(m).phaseChanged(nil, from, lifecycle.Running)
 	}
 }
 
@@ -707,12 +740,13 @@ func (m *Mailbox) Force(cause error) *Ticket {
 	st.forced = cause
 	exec := st.exec
 	m.mu.Unlock()
+	m.metrics.forced(cause)
 	// Forced and told under noticeMu: the notice names the step the force cancelled,
 	// and comes before the stop's Finished (or not at all, if the plan is over).
 	st.noticeMu.Lock()
 	var n *Forced
 	if !st.finishedSent {
-		n = &Forced{Child: m.self(), Cause: cause}
+		n = &Forced{Child: m.self(), Stop: st.id, Cause: cause}
 		if exec != nil {
 			n.Step = exec.Force(cause).Step
 		}
@@ -861,6 +895,14 @@ func ActorContext(ctx context.Context) actor.Context {
 		return m.ctx
 	}
 	return nil
+}
+
+// Parent returns the actor's parent, or nil for one spawned from the root.
+func (m *Mailbox) Parent() *actor.PID {
+	if m.ctx == nil {
+		return nil
+	}
+	return m.ctx.Parent()
 }
 
 func (m *Mailbox) self() *actor.PID {

@@ -128,7 +128,7 @@ func TestDeferredPanicIsRaisedAgainInTheCallersGoroutineAsPanicError(t *testing.
 		t.Run(p.String(), func(t *testing.T) {
 			value := errors.New("nil map write")
 			var opID uint64
-			e := catch(func() {
+			e := catch(t, func() {
 				_, _ = run(context.Background(), p, "cleanup", func(context.Context) (int, error) {
 					opID = goid()
 					explode(value)
@@ -152,7 +152,7 @@ func TestDeferredPanicIsRaisedAgainInTheCallersGoroutineAsPanicError(t *testing.
 }
 
 func TestPanicErrorWithANonErrorValueUnwrapsToNil(t *testing.T) {
-	e := catch(func() {
+	e := catch(t, func() {
 		_, _ = run(context.Background(), policy.DeferFlag, "", func(context.Context) (int, error) {
 			panic(42)
 		})
@@ -171,7 +171,7 @@ func TestDeferredGoexitInOpEndsTheCallersGoroutine(t *testing.T) {
 	for _, p := range deferred {
 		t.Run(p.String(), func(t *testing.T) {
 			calls, after := 0, false
-			e := catch(func() {
+			e := catch(t, func() {
 				_, _ = run(context.Background(), p, "cleanup", func(context.Context) (int, error) {
 					calls++
 					runtime.Goexit()

@@ -75,13 +75,13 @@ func TestDoFollowsRunsContract(t *testing.T) {
 
 func TestDoPanicsLikeRun(t *testing.T) {
 	value := errors.New("boom")
-	e := catch(func() {
+	e := catch(t, func() {
 		_, _ = do(context.Background(), policy.Plain, "close", func(context.Context) error { panic(value) })
 	})
 	require.True(t, e.panicked)
 	assert.Same(t, value, e.value, "Plain: untouched")
 
-	e = catch(func() {
+	e = catch(t, func() {
 		_, _ = do(context.Background(), policy.DeferFlag, "close", func(context.Context) error { panic(value) })
 	})
 	require.True(t, e.panicked)

@@ -131,7 +131,7 @@ func FuzzRun(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := decode(data)
 		synctest.Test(t, func(t *testing.T) {
-			r := execute(s)
+			r := execute(t, s)
 			r.check(t)
 		})
 	})
@@ -139,7 +139,7 @@ func FuzzRun(f *testing.F) {
 
 // execute sets the scene for s, calls Run (or Do) once in a caller goroutine of
 // its own, and returns what happened.
-func execute(s scenario) *fuzzRun {
+func execute(t testing.TB, s scenario) *fuzzRun {
 	r := &fuzzRun{s: s, p: policy.Policy(s.policy), name: names[int(s.name)%len(names)]}
 	r.callerCause = errors.New("caller cause")
 	if s.nilCause {
@@ -183,7 +183,7 @@ func execute(s scenario) *fuzzRun {
 	if s.nilOp {
 		op = nil
 	}
-	r.end = catch(func() {
+	r.end = catch(t, func() {
 		if !s.useDo {
 			r.out, r.err = run(caller, r.p, r.name, op, opts...)
 			return

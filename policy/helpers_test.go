@@ -54,7 +54,8 @@ type ended struct {
 
 // catch runs f in a new goroutine, the "caller", and reports how that goroutine ended.
 // A panic recovered here was raised in the caller's goroutine, not elsewhere.
-func catch(f func()) ended {
+func catch(t testing.TB, f func()) ended {
+	t.Helper()
 	ch := make(chan ended, 1)
 	go func() {
 		e := ended{gid: goid()}
@@ -71,7 +72,7 @@ func catch(f func()) ended {
 		f()
 		e.returned = true
 	}()
-	return <-ch
+	return recv(t, ch, "the caller's goroutine to end")
 }
 
 // result is what a Run started by [start] returned.

@@ -30,13 +30,14 @@ import (
 // While op runs, the caller's goroutine carries the pprof label op=name.
 //
 // Use: Start, then Run once; Request and Abort are safe from any goroutine at any
-// time, before, during or after Run. The zero value is ready for Start. An Inline
-// may be started again once its Run has returned.
+// time: before Run they reach op from its start, after Run they do nothing. The zero
+// value is ready for Start. An Inline may be started again once its Run has
+// returned; nothing of the earlier run (a Grace timer, say) reaches the next.
 type Inline struct {
 	mu        sync.Mutex
 	p         Policy
 	name      string
-	label     func() func()
+	label     func(name string) func()
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	timeout   time.Duration
@@ -46,6 +47,8 @@ type Inline struct {
 	graceOver *time.Timer
 	lever     context.Context // Abort's
 	err       error           // a bad option
+	run       uint64          // counts Starts: a timer of an earlier run does nothing
+	over      bool            // Run has returned: Request and Abort do nothing
 }
 
 // Start prepares one run of the operation name under p. ctx is op's ctx: its values
@@ -53,9 +56,9 @@ type Inline struct {
 // (a plain request, Grace, Abort). ctx must not be done by anyone else's doing but a
 // core cancellation (a force, say), which then reaches op under every policy. Of the
 // options, Timeout and Grace apply; Abort(lever) cancels op's ctx when lever is done.
-// label, if not nil, labels the caller's goroutine while op runs and returns the
-// func that removes the label; nil labels it op=name (see Label).
-func (i *Inline) Start(p Policy, name string, ctx context.Context, cancel context.CancelCauseFunc, label func() func(), opts ...Option) {
+// label, if not nil, labels the caller's goroutine with name while op runs and
+// returns the func that removes the label; nil labels it op=name (see Label).
+func (i *Inline) Start(p Policy, name string, ctx context.Context, cancel context.CancelCauseFunc, label func(name string) func(), opts ...Option) {
 	var cfg config
 	cfg.apply(opts)
 	if cfg.err == nil && !p.Valid() {
@@ -65,7 +68,8 @@ func (i *Inline) Start(p Policy, name string, ctx context.Context, cancel contex
 	defer i.mu.Unlock()
 	i.p, i.name, i.label, i.ctx, i.cancel = p, name, label, ctx, cancel
 	i.timeout, i.grace, i.lever, i.err = cfg.timeout, cfg.grace, cfg.abort, cfg.err
-	i.requested, i.cause, i.graceOver = false, nil, nil
+	i.requested, i.cause, i.graceOver, i.over = false, nil, nil, false
+	i.run++
 }
 
 // Request delivers one cancellation request for cause (nil reads context.Canceled)
@@ -78,6 +82,9 @@ func (i *Inline) Request(cause error) (deferred bool) {
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	if i.over || i.cancel == nil {
+		return i.p.Deferred()
+	}
 	if !i.requested {
 		i.requested, i.cause = true, cause
 	}
@@ -86,7 +93,14 @@ func (i *Inline) Request(cause error) (deferred bool) {
 		return false
 	}
 	if i.grace > 0 && i.graceOver == nil {
-		i.graceOver = time.AfterFunc(i.grace, func() { i.cancel(ErrGraceExpired) })
+		run := i.run
+		i.graceOver = time.AfterFunc(i.grace, func() {
+			i.mu.Lock()
+			defer i.mu.Unlock()
+			if i.run == run && !i.over {
+				i.cancel(ErrGraceExpired)
+			}
+		})
 	}
 	return true
 }
@@ -95,10 +109,9 @@ func (i *Inline) Request(cause error) (deferred bool) {
 // lever a supervisor pulls to force an operation it had let run.
 func (i *Inline) Abort(cause error) {
 	i.mu.Lock()
-	cancel := i.cancel
-	i.mu.Unlock()
-	if cancel != nil {
-		cancel(cause)
+	defer i.mu.Unlock()
+	if !i.over && i.cancel != nil {
+		i.cancel(cause)
 	}
 }
 
@@ -146,7 +159,7 @@ func runInline[T any, O operation[T]](i *Inline, op O, nilOp bool) (out Outcome[
 	}
 	undo := unlabel
 	if i.label != nil {
-		undo = i.label()
+		undo = i.label(name)
 	} else {
 		setLabel(name)
 	}
@@ -161,14 +174,15 @@ func runInline[T any, O operation[T]](i *Inline, op O, nilOp bool) (out Outcome[
 			}
 		}()
 	}
+	ended := false
+	defer func() {
+		if !ended { // op panicked or called Goexit: the run is over all the same
+			i.end()
+		}
+	}()
 	v, opErr := op.call(own)
-
-	i.mu.Lock()
-	if i.graceOver != nil {
-		i.graceOver.Stop()
-	}
-	requested, cause := i.requested, i.cause
-	i.mu.Unlock()
+	ended = true
+	requested, cause := i.end()
 	out = Outcome[T]{Value: v, CancelRequested: requested}
 	var reraise, reraiseErr error
 	if requested && p == DeferReraise {
@@ -185,6 +199,18 @@ func runInline[T any, O operation[T]](i *Inline, op O, nilOp bool) (out Outcome[
 		ce.ctxErr = context.DeadlineExceeded
 	}
 	return out, err
+}
+
+// end marks the run over, so that no later Request, Abort or timer reaches op's ctx,
+// and returns whether a request came, and the first one's cause.
+func (i *Inline) end() (requested bool, cause error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.over = true
+	if i.graceOver != nil {
+		i.graceOver.Stop()
+	}
+	return i.requested, i.cause
 }
 
 // requestErr is the context error a request for cause stands for: a caller's

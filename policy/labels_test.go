@@ -26,7 +26,7 @@ func TestDeferredOpsGoroutineIsLabelledWithItsName(t *testing.T) {
 					park(started, release)
 					return 0, nil
 				})
-				<-started
+				recv(t, started, "op to start")
 				op := goroutineRecord(t, "policy_test.park")
 				assert.Contains(t, op, "# labels: {"+opLabel(tc.label)+"}")
 				if !inline {
@@ -34,7 +34,7 @@ func TestDeferredOpsGoroutineIsLabelledWithItsName(t *testing.T) {
 					assert.NotContains(t, caller, "# labels", "the caller's goroutine is not labelled")
 				} // Inline: op's goroutine is the caller's, labelled while op runs
 				close(release)
-				require.NoError(t, (<-res).err)
+				require.NoError(t, recv(t, res, "Run to return").err)
 			})
 		}
 	}
@@ -46,7 +46,7 @@ func TestPlainLabelsNothing(t *testing.T) {
 		park(started, release)
 		return 0, nil
 	})
-	<-started
+	recv(t, started, "op to start")
 	if inline {
 		assert.Contains(t, goroutineRecord(t, "policy_test.park"), "# labels: {"+opLabel("fetch")+"}",
 			"Inline labels the caller's goroutine while op runs, under every policy")
@@ -54,7 +54,7 @@ func TestPlainLabelsNothing(t *testing.T) {
 		assert.NotContains(t, goroutineRecord(t, "policy_test.park"), "# labels", "Plain starts no goroutine to label")
 	}
 	close(release)
-	require.NoError(t, (<-res).err)
+	require.NoError(t, recv(t, res, "Run to return").err)
 }
 
 // TestTheCallersLabelIsRemovedOnceOpReturns: a goroutine that ran op in its own frame
@@ -68,10 +68,10 @@ func TestTheCallersLabelIsRemovedOnceOpReturns(t *testing.T) {
 				done <- err
 				park(started, release) // after op returned
 			}()
-			<-started
+			recv(t, started, "op to return and the goroutine to park")
 			assert.NotContains(t, goroutineRecord(t, "policy_test.park"), "# labels")
 			close(release)
-			require.NoError(t, <-done)
+			require.NoError(t, recv(t, done, "run to return"))
 		})
 	}
 }
@@ -111,10 +111,10 @@ func TestNamesPastTheLabelCacheAreLabelledToo(t *testing.T) {
 			park(started, release)
 			return 0, nil
 		})
-		<-started
+		recv(t, started, "op to start")
 		assert.Contains(t, goroutineRecord(t, "policy_test.park"), "# labels: {"+opLabel(name)+"}")
 		close(release)
-		require.NoError(t, (<-res).err)
+		require.NoError(t, recv(t, res, "Run to return").err)
 	}
 }
 

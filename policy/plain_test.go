@@ -81,9 +81,9 @@ func TestPlainCallerCancelWhileOpRunsIsACallerCancelError(t *testing.T) {
 				<-ctx.Done()
 				return 0, fmt.Errorf("fetch: %w", context.Cause(ctx))
 			}, tc.opts...)
-			<-started
+			recv(t, started, "op to start")
 			cancel(cause)
-			r := <-res
+			r := recv(t, res, "Run to return")
 			assert.True(t, r.out.CancelRequested)
 			ce := assertCancel(t, r.err, policy.Caller, context.Canceled)
 			assert.Same(t, cause, ce.Cause, "the Cause is the caller's cause")
@@ -143,7 +143,7 @@ func TestPlainPanicGoesOnUntouchedInTheCallersGoroutine(t *testing.T) {
 	for _, opts := range [][]policy.Option{nil, {policy.Timeout(time.Hour), policy.Abort(context.Background())}} {
 		t.Run(fmt.Sprintf("%d options", len(opts)), func(t *testing.T) {
 			var opID uint64
-			e := catch(func() {
+			e := catch(t, func() {
 				_, _ = run(context.Background(), policy.Plain, "fetch", func(context.Context) (int, error) {
 					opID = goid()
 					panic(value)
@@ -159,7 +159,7 @@ func TestPlainPanicGoesOnUntouchedInTheCallersGoroutine(t *testing.T) {
 
 func TestPlainOpThatCallsGoexitEndsTheCallersGoroutine(t *testing.T) {
 	after := false
-	e := catch(func() {
+	e := catch(t, func() {
 		_, _ = run(context.Background(), policy.Plain, "fetch", func(context.Context) (int, error) {
 			runtime.Goexit()
 			return 0, nil

@@ -22,6 +22,34 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// bound limits every wait in these tests: far longer than anything here takes,
+// so that running out of it means a fault, reported as a failure that names what
+// was awaited instead of a hang until the package timeout.
+const bound = 10 * time.Second
+
+// within runs f on a goroutine of its own and returns what it returned, or fails
+// the test, saying what it waited for, when f takes longer than bound.
+func within[T any](t testing.TB, what string, f func() T) T {
+	t.Helper()
+	done := make(chan T, 1)
+	go func() { done <- f() }()
+	timer := time.NewTimer(bound)
+	defer timer.Stop()
+	select {
+	case v := <-done:
+		return v
+	case <-timer.C:
+		t.Fatalf("waited %v for %s", bound, what)
+		panic("unreachable")
+	}
+}
+
+// recv returns the next value from ch, or fails the test saying what it waited for.
+func recv[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	return within(t, what, func() T { return <-ch })
+}
+
 func testConfig() config {
 	return config{maxConns: 100, drain: 5 * time.Second, grace: 30 * time.Second, idle: 30 * time.Second, maxLine: 64, clients: 50}
 }
@@ -30,7 +58,15 @@ func testConfig() config {
 // request answered or refused with the reason. Nothing lost.
 func TestTheDemoLosesNoRequestWhenItShutsDownUnderLoad(t *testing.T) {
 	var out strings.Builder
-	o, err := run(testConfig(), &out, nil)
+	type result struct {
+		o   *outcome
+		err error
+	}
+	r := within(t, "the demo to run", func() result {
+		o, err := run(testConfig(), &out, nil)
+		return result{o, err}
+	})
+	o, err := r.o, r.err
 	require.NoError(t, err, out.String())
 
 	l := o.ledger
@@ -94,7 +130,15 @@ func startServer(t *testing.T, cfg config) *server {
 	srv, err := serve(&cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		tree, err := qactor.Shutdown(context.Background(), srv.sys, errors.New("test over"), srv.root)
+		type result struct {
+			tree *qactor.Tree
+			err  error
+		}
+		r := within(t, "the server to shut down", func() result {
+			tree, err := qactor.Shutdown(context.Background(), srv.sys, errors.New("test over"), srv.root)
+			return result{tree, err}
+		})
+		tree, err := r.tree, r.err
 		require.NoError(t, err)
 		assert.Equal(t, lifecycle.AllCompleted, tree.Verdict, "%s", tree)
 	})
@@ -160,7 +204,8 @@ func TestMoreConnectionsThanAllowedAreToldSoAndClosed(t *testing.T) {
 	require.Equal(t, "BYE quit", b.ask("QUIT"))
 	assert.True(t, b.closed())
 	d := dial(t, srv.addr) // b's place is free again once its session has closed
-	for d.ask("GET a") != "VALUE 1" {
+	for deadline := time.Now().Add(bound); d.ask("GET a") != "VALUE 1"; {
+		require.True(t, time.Now().Before(deadline), "waited %v for b's place to be free", bound)
 		d = dial(t, srv.addr) // b's session may still be closing: try again
 	}
 }
@@ -181,7 +226,7 @@ func TestASecondSignalForcesTheShutdown(t *testing.T) {
 		o, _ := run(cfg, &out, signals)
 		done <- o
 	}()
-	srv := <-started
+	srv := recv(t, started, "the server to serve")
 	c := dial(t, srv.addr)
 	require.Equal(t, "OK", c.ask("SET a 1"))
 	c.send("SLOW 10000\n")
@@ -194,7 +239,7 @@ func TestASecondSignalForcesTheShutdown(t *testing.T) {
 	}, 10*time.Second, time.Millisecond)
 	signals <- syscall.SIGTERM // ...until the second signal forces it
 	assert.Equal(t, "ERR shutting down: forced", c.line(), "the cut-short request is still answered")
-	o := <-done
+	o := recv(t, done, "run to return")
 	require.NotNil(t, o.tree)
 	defer func() {
 		if t.Failed() {

@@ -1,0 +1,5 @@
+package actor_test
+
+import "runtime"
+
+func runtimeGosched() { runtime.Gosched() }
