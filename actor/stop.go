@@ -33,7 +33,7 @@ func Stop(ctx context.Context, system *actor.ActorSystem, pid *actor.PID, cause 
 		}
 		return nil, ErrNotComponent
 	}
-	t := mb.Request(lifecycle.NewReason(lifecycle.Requested, cause), nil)
+	t := mb.Stop(lifecycle.NewReason(lifecycle.Requested, cause), nil)
 	select {
 	case <-t.Done():
 		return t.Report(), nil

@@ -125,7 +125,7 @@ func cancelSteps(b *testing.B, sys *actor.ActorSystem, n int) []*probe {
 			New:   func() *waiter { return w },
 			Steps: []qactor.Step[*waiter]{{Name: "wait", Run: (*waiter).wait}},
 		}.MustProps())
-		tickets[i] = mailbox.Of(sys, pids[i]).Request(nil, nil)
+		tickets[i] = mailbox.Of(sys, pids[i]).Stop(nil, nil)
 	}
 	ready.Wait()
 	for i, p := range ps {

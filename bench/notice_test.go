@@ -76,7 +76,7 @@ func BenchmarkNoticeLatency(b *testing.B) {
 		tickets := make([]*mailbox.Ticket, 0, kids)
 		for i := range kids {
 			pid := <-sup.pids
-			tickets = append(tickets, mailbox.Of(sys, pid).Request(nil, nil))
+			tickets = append(tickets, mailbox.Of(sys, pid).Stop(nil, nil))
 			<-in
 			if i%2 == 0 {
 				probe()
@@ -92,7 +92,7 @@ func BenchmarkNoticeLatency(b *testing.B) {
 		for _, t := range tickets {
 			<-t.Done()
 			rep := t.Report()
-			checkf(b, rep != nil && rep.Requests == 1 && len(rep.Steps) == 1 && rep.Steps[0].Deferred == 1 &&
+			checkf(b, rep != nil && rep.StopRequests == 1 && len(rep.Steps) == 1 && rep.Steps[0].Deferred == 1 &&
 				rep.Steps[0].Status == lifecycle.Completed, "a child did not defer its request: %v", rep)
 		}
 		check(b, sys.Root.StopFuture(parent).Wait())

@@ -193,7 +193,7 @@ func (m *model) runNext(t *rapid.T) {
 }
 
 // start begins s in the model: held requests are delivered, a force before it
-// bounds its Timeout by the force budget and arms its abandonment.
+// bounds its Timeout by the AbandonAfter and arms its abandonment.
 func (m *model) start(s *mStep) {
 	s.running, s.start = true, time.Now()
 	m.cur = s
@@ -223,8 +223,8 @@ func (m *model) cancel(t *rapid.T) {
 	cause := m.cause("request")
 	rc := m.e.Cancel(cause)
 	m.requests++
-	if rc.Requests != m.requests {
-		t.Fatalf("Receipt.Requests %d, want %d", rc.Requests, m.requests)
+	if rc.StopRequests != m.requests {
+		t.Fatalf("Receipt.Requests %d, want %d", rc.StopRequests, m.requests)
 	}
 	s := m.cur
 	switch {
@@ -279,7 +279,7 @@ func (m *model) force(t *rapid.T) {
 		s.forced = true
 		at := time.Now().Add(chaosForce)
 		if s.underForce {
-			// Forced again: the doc's two rules (a force budget after its force, and
+			// Forced again: the doc's two rules (AbandonAfter after its force, and
 			// after its Timeout) disagree here; either is accepted.
 			s.abandonLo, s.abandonHi = minT(s.abandonLo, at), maxT(s.abandonHi, at)
 		} else {

@@ -42,8 +42,8 @@ func (m *model) check(t *rapid.T) {
 			t.Fatalf("Report() changed after the plan was over")
 		}
 	}
-	if rep.Requests != m.requestsBefore() {
-		t.Fatalf("Report.Requests = %d, want %d", rep.Requests, m.requestsBefore())
+	if rep.StopRequests != m.requestsBefore() {
+		t.Fatalf("Report.Requests = %d, want %d", rep.StopRequests, m.requestsBefore())
 	}
 	if (rep.Forced == nil) != (m.forced == nil) {
 		t.Fatalf("Report.Forced = %v, want %v", rep.Forced, m.forced)
@@ -133,8 +133,8 @@ func (m *model) checkStep(r lifecycle.StepReport, s *mStep, where string) {
 	if s.spec.Policy.Deferred() {
 		wantDeferred = s.deferred
 	}
-	if r.Requests != s.requests || r.Deferred != wantDeferred {
-		t.Fatalf("%s: %s counts %d requests, %d deferred, want %d and %d", where, name, r.Requests, r.Deferred, s.requests, wantDeferred)
+	if r.StopRequests != s.requests || r.Deferred != wantDeferred {
+		t.Fatalf("%s: %s counts %d requests, %d deferred, want %d and %d", where, name, r.StopRequests, r.Deferred, s.requests, wantDeferred)
 	}
 	if want := s.spec.Policy == policy.DeferReraise && s.requests > 0; s.status == lifecycle.Completed && r.Reraised != want {
 		t.Fatalf("%s: %s completed with Reraised %v, want %v", where, name, r.Reraised, want)

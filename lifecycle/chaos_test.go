@@ -9,8 +9,8 @@ package lifecycle_test
 // case is deterministic and rapid shrinks a failure to a short sequence.
 //
 // The time grid keeps every timer apart from the others: actions happen on whole
-// ticks, step Timeouts end a millisecond after one, Graces three, force budgets
-// five (and so twice a force budget ends on a tick, after the actions there).
+// ticks, step Timeouts end a millisecond after one, Graces three, AbandonAfter times
+// five (and so twice an AbandonAfter ends on a tick, after the actions there).
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func init() {
 
 const (
 	chaosTick  = 10 * time.Millisecond
-	chaosForce = 25 * time.Millisecond // ForceBudget: a force's abandonment ends at tick+5ms
+	chaosForce = 25 * time.Millisecond // AbandonAfter: a force's abandonment ends at tick+5ms
 )
 
 // outcome is how a step's Run returns when the test lets it.
@@ -211,7 +211,7 @@ func newModel(t *rapid.T) *model {
 	if err != nil {
 		t.Fatalf("the drawn plan is invalid: %v", err)
 	}
-	m.e = plan.Start(reason, lifecycle.Options{Actor: "chaos", ForceBudget: chaosForce, Observer: m.obs})
+	m.e = plan.Start(reason, lifecycle.Options{Actor: "chaos", AbandonAfter: chaosForce, Observer: m.obs})
 	return m
 }
 

@@ -36,9 +36,9 @@
 //     the next step.
 //  4. A force ([Execution.Force]) cancels the running step's own ctx with cause
 //     [ErrForced], whatever its policy, and from then on only Always steps run, each
-//     with the force budget as its Timeout.
-//  5. A step that has not returned a force budget after its force (or, for an Always
-//     step under force, a force budget after its Timeout) is abandoned: reported,
+//     with the AbandonAfter as its Timeout.
+//  5. A step that has not returned AbandonAfter after its force (or, for an Always
+//     step under force, AbandonAfter after its Timeout) is abandoned: reported,
 //     with the pprof label of its goroutine, and its owner told to carry on without
 //     it. A goroutine cannot be killed in Go; abandoning it is the honest last rung.
 //

@@ -90,7 +90,7 @@ func ExampleExecution_Cancel() {
 	)
 	e := plan.Start(lifecycle.NewReason(lifecycle.Poisoned, nil), lifecycle.Options{})
 	rc := e.Cancel(errors.New("second stop"))
-	fmt.Printf("held: %v, requests so far: %d\n", rc.Held, rc.Requests)
+	fmt.Printf("held: %v, requests so far: %d\n", rc.Held, rc.StopRequests)
 	for {
 		s, more := e.RunNext()
 		if !more {

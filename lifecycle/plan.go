@@ -135,8 +135,8 @@ func (p *Plan) Steps() []Step { return append([]Step(nil), p.steps...) }
 // Deadline returns the outer deadline the plan was checked against, or zero.
 func (p *Plan) Deadline() time.Duration { return p.deadline }
 
-// Budget returns the sum of the steps' Timeouts, and whether every step has one.
-func (p *Plan) Budget() (total time.Duration, bounded bool) {
+// Timeouts returns the sum of the steps' Timeouts, and whether every step has one.
+func (p *Plan) Timeouts() (total time.Duration, bounded bool) {
 	bounded = true
 	for _, s := range p.steps {
 		total += s.Timeout
@@ -154,7 +154,7 @@ func (p *Plan) Prepend(s Step) (*Plan, error) {
 // policy and budget, so an operator can read a shutdown before it happens.
 func (p *Plan) String() string {
 	var b strings.Builder
-	total, bounded := p.Budget()
+	total, bounded := p.Timeouts()
 	fmt.Fprintf(&b, "plan: %d steps, budget %s", len(p.steps), budgetString(total, bounded))
 	if p.deadline > 0 {
 		fmt.Fprintf(&b, " (deadline %v)", p.deadline)

@@ -191,14 +191,14 @@ func TestPlanBudgetIsBoundedOnlyWhenEveryStepHasATimeout(t *testing.T) {
 	bounded := mustPlan(t,
 		lifecycle.Step{Name: "drain", Timeout: 2 * time.Second, Run: ok},
 		lifecycle.Step{Name: "close", Timeout: 3 * time.Second, Run: ok})
-	total, isBounded := bounded.Budget()
+	total, isBounded := bounded.Timeouts()
 	assert.Equal(t, 5*time.Second, total)
 	assert.True(t, isBounded)
 
 	open := mustPlan(t,
 		lifecycle.Step{Name: "drain", Timeout: 2 * time.Second, Run: ok},
 		lifecycle.Step{Name: "close", Run: ok})
-	total, isBounded = open.Budget()
+	total, isBounded = open.Timeouts()
 	assert.Equal(t, 2*time.Second, total)
 	assert.False(t, isBounded)
 }

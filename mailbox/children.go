@@ -31,7 +31,7 @@ func (w *childWatch) childProgress(n *Progressed) {
 	if w.progress == nil {
 		w.progress = make(map[string]lifecycle.Progress)
 	}
-	w.progress[PIDText(n.Child)] = n.Progress
+	w.progress[PIDText(n.Actor)] = n.Progress
 }
 
 // progressSum adds up the children's last progress, or returns nil if none reported.
@@ -220,7 +220,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 // too (a force's ctlDrainCut, the one a panic in Receive queues as it escalates):
 // one left at the head would hold everything behind it. It stops at a message that
 // moves the plan on (only an abandonment queues one during a step), when the
-// step's ctx is done (a force: the step returns within its force budget however
+// step's ctx is done (a force: the step returns within its AbandonAfter however
 // much is queued), and as soon as the step is abandoned (gen changes): the
 // goroutine that took the mailbox over handles the rest.
 func (m *Mailbox) pumpSystem(ctx context.Context, gen uint32) {

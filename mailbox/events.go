@@ -65,7 +65,7 @@ func (o *observer) StepFinished(r lifecycle.StepReport) {
 func logStep(l *slog.Logger, level slog.Level, self *actor.PID, stop lifecycle.StopID, r *lifecycle.StepReport) {
 	l.LogAttrs(context.Background(), level, "quiesce: step "+r.Status.String(),
 		slog.String("actor", PIDText(self)), slog.String("stop", stop.String()), slog.String("step", r.Name),
-		slog.String("policy", r.Policy.String()), slog.Duration("took", r.Duration), slog.Int("requests", r.Requests),
+		slog.String("policy", r.Policy.String()), slog.Duration("took", r.Duration), slog.Int("requests", r.StopRequests),
 		slog.Any("error", r.Err))
 }
 
@@ -84,7 +84,7 @@ func (o *observer) Progress(step string, p lifecycle.Progress) {
 	if m.publishing() {
 		m.publish(&StepProgress{Actor: m.self(), Stop: st.id, Step: step, Progress: p})
 	}
-	m.progressed(st, &Progressed{Child: m.self(), Stop: st.id, Step: step, Progress: p})
+	m.progressed(st, &Progressed{Actor: m.self(), Stop: st.id, Step: step, Progress: p})
 }
 
 // progressed tells the parent of a step's progress, at most once per
@@ -146,7 +146,7 @@ func (o *observer) Abandoned(r lifecycle.StepReport) {
 	m.metrics.abandoned(r.Name)
 	m.metrics.step(&r)
 	if st := m.stop.Load(); st != nil {
-		m.tell(st, &Abandoned{Child: m.self(), Stop: st.id, Step: r.Name, Goroutine: r.Goroutine})
+		m.tell(st, &Abandoned{Actor: m.self(), Stop: st.id, Step: r.Name, Goroutine: r.Goroutine})
 	}
 	m.gen.Add(1)
 	m.sys.push(ctlStep, 0)

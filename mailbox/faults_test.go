@@ -117,7 +117,7 @@ func newFamily(t *testing.T, sys *actor.ActorSystem, n int, childPlan *lifecycle
 	f := &family{started: make(chan struct{}), finished: make(chan *actor.PID, n)}
 	child := props(t, mailbox.Config{Plan: childPlan}, func(actor.Context) {})
 	after := lifecycle.Step{Name: "after", Run: func(context.Context) error { f.add("after"); return nil }}
-	plan := lifecycle.MustPlan(mailbox.Children(policy.DeferFlag, 0), after)
+	plan := lifecycle.MustPlan(mailbox.ChildrenStep(policy.DeferFlag, 0), after)
 	pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, func(c actor.Context) {
 		switch m := c.Message().(type) {
 		case *actor.Started:
@@ -126,8 +126,8 @@ func newFamily(t *testing.T, sys *actor.ActorSystem, n int, childPlan *lifecycle
 			}
 			close(f.started)
 		case *mailbox.Finished:
-			f.add("finished " + m.Child.Id)
-			f.finished <- m.Child
+			f.add("finished " + m.Actor.Id)
+			f.finished <- m.Actor
 		case *actor.Terminated:
 			f.add("terminated " + m.Who.Id)
 		}
@@ -302,7 +302,7 @@ func TestAForcedNoticeNamesTheStepItCutAndComesBeforeFinished(t *testing.T) {
 		spawn(t, sys, parent)
 		kid := recv(t, started, "the child")
 		cm := mailbox.Of(sys, kid)
-		cm.Request(nil, nil)
+		cm.Stop(nil, nil)
 		recv(t, entered, "the long step")
 		cm.Force(nil)
 		f, ok := recv(t, notices, "the Forced notice").(*mailbox.Forced)
@@ -334,7 +334,7 @@ func TestAParentWhoseReceivePanicsOnANoticeStillStops(t *testing.T) {
 			lifecycle.ReportProgress(ctx, "drained", 1, 1) // a notice to the parent, during its Children step
 			return nil
 		}})}, func(actor.Context) {})
-	plan := lifecycle.MustPlan(mailbox.Children(policy.DeferFlag, 0))
+	plan := lifecycle.MustPlan(mailbox.ChildrenStep(policy.DeferFlag, 0))
 	parent := props(t, mailbox.Config{Plan: plan}, func(c actor.Context) {
 		switch c.Message().(type) {
 		case *actor.Started:
@@ -347,6 +347,6 @@ func TestAParentWhoseReceivePanicsOnANoticeStillStops(t *testing.T) {
 	_, pm := spawn(t, sys, parent)
 	recv(t, started, "the first child")
 	recv(t, started, "the second child")
-	rep := stopped(t, pm.Request(nil, nil), "the parent")
+	rep := stopped(t, pm.Stop(nil, nil), "the parent")
 	assert.Len(t, rep.Children, 2)
 }

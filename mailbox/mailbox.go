@@ -264,8 +264,8 @@ func (m *Mailbox) UserMessageCount() int { return int(m.userCount.Load()) }
 // Phase returns the phase of the current incarnation.
 func (m *Mailbox) Phase() lifecycle.Phase { return m.phase.Load().Phase() }
 
-// Refused returns how many messages this mailbox has refused in its life.
-func (m *Mailbox) Refused() int64 { return m.refused.Load() }
+// RefusedCount returns how many messages this mailbox has refused in its life.
+func (m *Mailbox) RefusedCount() int64 { return m.refused.Load() }
 
 func (m *Mailbox) schedule() {
 	if m.sched.CompareAndSwap(idle, scheduled) {

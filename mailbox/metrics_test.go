@@ -84,9 +84,9 @@ func TestMetricsCountWhatStopsDo(t *testing.T) {
 		pid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan}, func(actor.Context) {}))
 		synctest.Wait()
 		mb := mailbox.Of(sys, pid)
-		tk := mb.Request(nil, nil)
+		tk := mb.Stop(nil, nil)
 		synctest.Wait()
-		mb.Request(nil, nil) // deferred
+		mb.Stop(nil, nil) // deferred
 		sys.Root.Send(pid, "late")
 		synctest.Wait()
 
@@ -98,10 +98,10 @@ func TestMetricsCountWhatStopsDo(t *testing.T) {
 		// One stop forced by its budget, whose deaf step is abandoned.
 		deaf := lifecycle.MustPlan(lifecycle.Step{Name: "hang", Policy: policy.DeferFlag,
 			Run: func(context.Context) error { time.Sleep(time.Hour); return nil }})
-		pid2 := sys.Root.Spawn(props(t, mailbox.Config{Plan: deaf, Budget: mailbox.After(time.Second), ForceBudget: time.Second},
+		pid2 := sys.Root.Spawn(props(t, mailbox.Config{Plan: deaf, Budget: mailbox.After(time.Second), AbandonAfter: time.Second},
 			func(actor.Context) {}))
 		synctest.Wait()
-		<-mailbox.Of(sys, pid2).Request(lifecycle.NewReason(lifecycle.Shutdown, nil), nil).Done()
+		<-mailbox.Of(sys, pid2).Stop(lifecycle.NewReason(lifecycle.Shutdown, nil), nil).Done()
 
 		require.NoError(t, reader.Collect(context.Background(), &rm))
 		assert.Equal(t, map[string]int64{"": 0}, sums(t, rm, "quiesce.stopping"))

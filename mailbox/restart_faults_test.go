@@ -87,7 +87,7 @@ func TestAParentsFinalStopEndsAChildThatRestarts(t *testing.T) {
 		Run: func(context.Context) error { asked <- struct{}{}; <-gate; return nil }})}, func(actor.Context) {})
 	kids := make(chan *actor.PID, 2)
 	decide := func(any) actor.Directive { return actor.RestartDirective }
-	plan := lifecycle.MustPlan(mailbox.Children(policy.Plain, 0))
+	plan := lifecycle.MustPlan(mailbox.ChildrenStep(policy.Plain, 0))
 	ppid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan, Order: mailbox.Reverse}, func(c actor.Context) {
 		if _, ok := c.Message().(*actor.Started); ok {
 			kids <- c.Spawn(older)
@@ -99,9 +99,9 @@ func TestAParentsFinalStopEndsAChildThatRestarts(t *testing.T) {
 	sys.Root.Send(old, "crash")
 	recv(t, restartBegan, "the older child's restart")
 	pm := mailbox.Of(sys, ppid)
-	tk := pm.Request(nil, nil)
+	tk := pm.Stop(nil, nil)
 	recv(t, asked, "the parent to ask the younger child")
-	pm.Request(nil, nil) // interrupts the Children step: the older child is never asked
+	pm.Stop(nil, nil) // interrupts the Children step: the older child is never asked
 	close(gate)
 	rep := stopped(t, tk, "the parent")
 	assert.Equal(t, lifecycle.Interrupted, rep.Steps[0].Status)
@@ -124,7 +124,7 @@ func TestAForcedReverseOrderParentForcesTheChildrenItHadNotAsked(t *testing.T) {
 	}})
 	child := props(t, mailbox.Config{Plan: deaf}, func(actor.Context) {})
 	kids := make(chan *actor.PID, 3)
-	plan := lifecycle.MustPlan(mailbox.Children(policy.DeferFlag, 0))
+	plan := lifecycle.MustPlan(mailbox.ChildrenStep(policy.DeferFlag, 0))
 	ppid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan, Order: mailbox.Reverse}, func(c actor.Context) {
 		if _, ok := c.Message().(*actor.Started); ok {
 			for range 3 {
@@ -136,7 +136,7 @@ func TestAForcedReverseOrderParentForcesTheChildrenItHadNotAsked(t *testing.T) {
 		recv(t, kids, "a child")
 	}
 	pm := mailbox.Of(sys, ppid)
-	tk := pm.Request(nil, nil)
+	tk := pm.Stop(nil, nil)
 	pm.Force(errors.New("deadline"))
 	rep := stopped(t, tk, "the parent")
 	require.Len(t, rep.Children, 3)
@@ -165,9 +165,9 @@ func TestAStepThatReturnsAsItIsAbandonedLeavesOneGoroutine(t *testing.T) {
 				lifecycle.Step{Name: "close", Always: true, Run: func(context.Context) error { return nil }},
 			)
 			pid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan, Budget: mailbox.After(100 * time.Millisecond),
-				ForceBudget: time.Second}, func(actor.Context) {}))
+				AbandonAfter: time.Second}, func(actor.Context) {}))
 			synctest.Wait()
-			<-mailbox.Of(sys, pid).Request(nil, nil).Done()
+			<-mailbox.Of(sys, pid).Stop(nil, nil).Done()
 			time.Sleep(time.Minute)
 			synctest.Wait()
 			require.Len(t, finished, 1, "round %d: one Finished", round)
@@ -189,7 +189,7 @@ func TestAReverseOrderParentDoesNotWaitForAChildThatEndedMeanwhile(t *testing.T)
 		Run: func(context.Context) error { asked <- struct{}{}; <-gate; return nil }})}, func(actor.Context) {})
 	older := props(t, mailbox.Config{}, func(actor.Context) {})
 	kids := make(chan *actor.PID, 2)
-	plan := lifecycle.MustPlan(mailbox.Children(policy.DeferFlag, 0))
+	plan := lifecycle.MustPlan(mailbox.ChildrenStep(policy.DeferFlag, 0))
 	ppid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan, Order: mailbox.Reverse}, func(c actor.Context) {
 		if _, ok := c.Message().(*actor.Started); ok {
 			kids <- c.Spawn(older)
@@ -198,9 +198,9 @@ func TestAReverseOrderParentDoesNotWaitForAChildThatEndedMeanwhile(t *testing.T)
 	}))
 	old := recv(t, kids, "the older child")
 	recv(t, kids, "the younger child")
-	tk := mailbox.Of(sys, ppid).Request(nil, nil)
+	tk := mailbox.Of(sys, ppid).Stop(nil, nil)
 	recv(t, asked, "the parent to ask the younger child first")
-	recv(t, mailbox.Of(sys, old).Request(nil, nil).Done(), "the older child to end on its own")
+	recv(t, mailbox.Of(sys, old).Stop(nil, nil).Done(), "the older child to end on its own")
 	close(gate)
 	rep := stopped(t, tk, "the parent")
 	assert.Equal(t, lifecycle.Completed, rep.Steps[0].Status)
@@ -215,7 +215,7 @@ func TestAPoisonPillIsNotRefusedForCapacity(t *testing.T) {
 	defer unsubscribe()
 	pid, mb := fill(t, sys, p, mailbox.Config{Capacity: 1})
 	sys.Root.Poison(pid) // the queue is full
-	assert.Zero(t, mb.Refused(), "not refused")
+	assert.Zero(t, mb.RefusedCount(), "not refused")
 	close(p.release)
 	f := recv(t, finished, "the poisoned actor's report")
 	assert.Equal(t, lifecycle.Poisoned, f.Report.Reason.Kind)

@@ -41,7 +41,7 @@ func ExampleSnapshot() {
 	}, actor.WithMailbox(p)))
 	await(spawned, "the children")
 	mb := mailbox.Of(sys, parent)
-	ticket := mb.Request(lifecycle.NewReason(lifecycle.Shutdown, nil), nil)
+	ticket := mb.Stop(lifecycle.NewReason(lifecycle.Shutdown, nil), nil)
 	for range 2 {
 		await(heard, "a child's progress")
 	}

@@ -42,17 +42,17 @@ type stopState struct {
 	began    time.Time
 	done     doneSignal // when the actor has stopped, or restarted
 
-	kind       kind                 // (mu) a restart becomes a stop if a stop is requested meanwhile
-	exec       *lifecycle.Execution // (mu) built on the actor's goroutine by ctlBegin
-	held       int                  // (mu) requests that came before exec: delivered to it
-	heldCause  error                // (mu)
-	forced     error                // (mu) why the stop was forced, or nil
-	finalizing bool                 // (mu) the plan is over
-	next       *stopState           // (mu) a stop asked for as a restart finalizes: the next incarnation's
-	deadline   time.Time            // (mu) when the budget runs out; zero if infinite
-	timer      *time.Timer          // (mu) the budget's timer
-	outer      time.Time            // (mu) the outer deadline the stop must end by; zero if none
-	forceLimit time.Duration        // (mu) the force budget fitted to outer; zero: the actor's
+	kind         kind                 // (mu) a restart becomes a stop if a stop is requested meanwhile
+	exec         *lifecycle.Execution // (mu) built on the actor's goroutine by ctlBegin
+	held         int                  // (mu) requests that came before exec: delivered to it
+	heldCause    error                // (mu)
+	forced       error                // (mu) why the stop was forced, or nil
+	finalizing   bool                 // (mu) the plan is over
+	next         *stopState           // (mu) a stop asked for as a restart finalizes: the next incarnation's
+	deadline     time.Time            // (mu) when the budget runs out; zero if infinite
+	timer        *time.Timer          // (mu) the budget's timer
+	outer        time.Time            // (mu) the outer deadline the stop must end by; zero if none
+	abandonLimit time.Duration        // (mu) the AbandonAfter fitted to outer; zero: the actor's
 
 	report atomic.Pointer[lifecycle.Report] // set once, when the plan is over
 
@@ -71,7 +71,7 @@ type stopState struct {
 
 	// A plain parent hears Finished as a user message, after any system message:
 	// the hand-over waits until it has (see parentHeard), so that its Terminated
-	// comes second, or until the force budget has passed.
+	// comes second, or until the AbandonAfter has passed.
 	awaitHeard bool              // (actor) the child waits for its parent
 	heardTimer *time.Timer       // bounds the wait
 	heldLast   *actor.Terminated // (actor) the last child's Terminated, held while waiting
@@ -156,27 +156,27 @@ func (t *Ticket) Report() *lifecycle.Report { return t.st.report.Load() }
 // Reason returns why the stop began.
 func (t *Ticket) Reason() *lifecycle.Reason { return t.st.reason }
 
-// ForceBudget returns how long a forced step of this stop has before it is
-// abandoned: the actor's force budget, or less when the stop was fitted to an outer
+// AbandonAfter returns how long a forced step of this stop has before it is
+// abandoned: the actor's AbandonAfter, or less when the stop was fitted to an outer
 // deadline (RequestBy).
-func (t *Ticket) ForceBudget() time.Duration { return t.m.forceBudget(t.st) }
+func (t *Ticket) AbandonAfter() time.Duration { return t.m.abandonAfter(t.st) }
 
-// Request asks the actor to stop for reason (nil reads "stop requested") on behalf of
+// Stop asks the actor to stop for reason (nil reads "stop requested") on behalf of
 // from (nil if nobody in particular). The first request begins the plan; every
 // later one is a cancellation request to the running step, and from, like the
-// parent, hears what became of it. Request never blocks on the actor.
-func (m *Mailbox) Request(reason *lifecycle.Reason, from *actor.PID) *Ticket {
+// parent, hears what became of it. Stop never blocks on the actor.
+func (m *Mailbox) Stop(reason *lifecycle.Reason, from *actor.PID) *Ticket {
 	return &Ticket{m, m.request(stopKind, reason, from, time.Time{}, 0)}
 }
 
-// RequestBy is Request for a stop that must end by deadline, such as a pod's
+// StopBy is Request for a stop that must end by deadline, such as a pod's
 // termination deadline: the stop's budget is the smaller of the actor's own and what
-// the deadline leaves, and its force budget shrinks to fit a short deadline, so that
+// the deadline leaves, and its AbandonAfter shrinks to fit a short deadline, so that
 // the force, and the abandonment after it, land by it (see Fit). The children it
 // stops inherit the deadline. A deadline already past forces the stop at once, with
 // cause ErrDeadline. If the actor is stopping already, this is one more request, and
 // the deadline applies from now on when it is earlier than the stop's own.
-func (m *Mailbox) RequestBy(deadline time.Time, reason *lifecycle.Reason, from *actor.PID) *Ticket {
+func (m *Mailbox) StopBy(deadline time.Time, reason *lifecycle.Reason, from *actor.PID) *Ticket {
 	return &Ticket{m, m.request(stopKind, reason, from, deadline, 0)}
 }
 
@@ -352,7 +352,7 @@ func (m *Mailbox) began(st *stopState, forced error) {
 	m.pushSys(ctlBegin)
 	if forced != nil {
 		m.metrics.forced(forced)
-		m.tell(st, &Forced{Child: m.self(), Stop: st.id, Cause: forced})
+		m.tell(st, &Forced{Actor: m.self(), Stop: st.id, Cause: forced})
 	}
 }
 
@@ -407,14 +407,14 @@ func (m *Mailbox) buildExecution(st *stopState) (begin bool) {
 	}
 	st.built = true
 	exec := plan.Start(st.reason, lifecycle.Options{
-		Actor:       m.label(),
-		ForceBudget: m.forceBudget(st),
-		Context:     (*stepValues)(m),
-		Observer:    (*observer)(m),
-		Start:       st.began,
-		ID:          st.id,
-		Parent:      st.parentID,
-		LabelActor:  m.settings.ActorLabels,
+		Actor:        m.label(),
+		AbandonAfter: m.abandonAfter(st),
+		Context:      (*stepValues)(m),
+		Observer:     (*observer)(m),
+		Start:        st.began,
+		ID:           st.id,
+		Parent:       st.parentID,
+		LabelActor:   m.settings.ActorLabels,
 	})
 	m.mu.Lock()
 	st.exec = exec
@@ -613,11 +613,11 @@ func (m *Mailbox) complete(st *stopState) (wait bool) {
 	m.metrics.ended(rep)
 	m.flushProgress(st) // its last progress comes before its report
 	// Finished and its envelope: one allocation.
-	box := &finishedBox{Finished: Finished{Child: m.self(), Stop: st.id, Report: rep}}
+	box := &finishedBox{Finished: Finished{Actor: m.self(), Stop: st.id, Report: rep}}
 	f := &box.Finished
 	if wait = m.postFinished(st, box); wait {
 		st.awaitHeard = true
-		st.heardTimer = time.AfterFunc(m.forceBudget(st), m.heard)
+		st.heardTimer = time.AfterFunc(m.abandonAfter(st), m.heard)
 	}
 	m.publish(f)
 	return wait
@@ -765,7 +765,7 @@ func (m *Mailbox) Force(cause error) *Ticket {
 	st.noticeMu.Lock()
 	var n *Forced
 	if !st.finishedSent {
-		n = &Forced{Child: m.self(), Stop: st.id, Cause: cause}
+		n = &Forced{Actor: m.self(), Stop: st.id, Cause: cause}
 		if exec != nil {
 			n.Step = exec.Force(cause).Step
 		}
@@ -782,12 +782,12 @@ func (m *Mailbox) Force(cause error) *Ticket {
 	return &Ticket{m, st}
 }
 
-// ForceBudget returns how long a forced step of this actor has before it is abandoned.
-func (m *Mailbox) ForceBudget() time.Duration {
-	if m.cfg.ForceBudget > 0 {
-		return m.cfg.ForceBudget
+// AbandonAfter returns how long a forced step of this actor has before it is abandoned.
+func (m *Mailbox) AbandonAfter() time.Duration {
+	if m.cfg.AbandonAfter > 0 {
+		return m.cfg.AbandonAfter
 	}
-	return lifecycle.DefaultForceBudget
+	return lifecycle.DefaultAbandonAfter
 }
 
 // SetBudget sets this actor's stop budget, overriding its props': a parent does this
@@ -822,7 +822,7 @@ func (m *Mailbox) armBudgetLocked(st *stopState) {
 	}
 	if !st.outer.IsZero() {
 		var fitted bool
-		b, st.forceLimit, fitted = Fit(b, m.ForceBudget(), st.outer.Sub(st.began))
+		b, st.abandonLimit, fitted = Fit(b, m.AbandonAfter(), st.outer.Sub(st.began))
 		if fitted {
 			cause = ErrDeadline
 		}
@@ -842,40 +842,40 @@ func (m *Mailbox) armBudgetLocked(st *stopState) {
 	st.timer = time.AfterFunc(time.Until(st.deadline), func() { m.Force(cause) })
 }
 
-// Fit returns the budget and force budget that make a stop end by an outer deadline
-// left away from its first request: the force budget shrinks to at most a quarter of
-// left, and the budget is the smaller of b and what is left once two force budgets
+// Fit returns the budget and AbandonAfter that make a stop end by an outer deadline
+// left away from its first request: the AbandonAfter shrinks to at most a quarter of
+// left, and the budget is the smaller of b and what is left once twice AbandonAfter
 // (the force, then the abandonment after it) are set aside, so that the stop is
 // forced, and abandoned if it must be, by the deadline. fitted reports whether the
 // budget is the deadline's rather than b. A deadline past (left <= 0) gives Brutal.
 // A stop fitted to a short deadline is never silently brutal: it still drains and
 // runs its steps for about half of left, and a force it takes says ErrDeadline.
-func Fit(b Budget, forceBudget, left time.Duration) (_ Budget, _ time.Duration, fitted bool) {
-	if forceBudget <= 0 {
-		forceBudget = lifecycle.DefaultForceBudget
+func Fit(b Budget, abandonAfter, left time.Duration) (_ Budget, _ time.Duration, fitted bool) {
+	if abandonAfter <= 0 {
+		abandonAfter = lifecycle.DefaultAbandonAfter
 	}
 	if left <= 0 {
-		return Brutal, min(forceBudget, minForceBudget), true
+		return Brutal, min(abandonAfter, minAbandonAfter), true
 	}
-	forceBudget = max(min(forceBudget, left/4), 1)
-	limit := left - 2*forceBudget
+	abandonAfter = max(min(abandonAfter, left/4), 1)
+	limit := left - 2*abandonAfter
 	if d, ok := b.Limit(); ok && (b.kind == brutal || d <= limit) {
-		return b, forceBudget, false
+		return b, abandonAfter, false
 	}
-	return After(limit), forceBudget, true
+	return After(limit), abandonAfter, true
 }
 
-// minForceBudget is the least force budget Fit leaves a stop whose deadline allows it.
-const minForceBudget = time.Millisecond
+// minAbandonAfter is the least AbandonAfter Fit leaves a stop whose deadline allows it.
+const minAbandonAfter = time.Millisecond
 
-// forceBudget returns how long a forced step of st has before it is abandoned.
-func (m *Mailbox) forceBudget(st *stopState) time.Duration {
+// abandonAfter returns how long a forced step of st has before it is abandoned.
+func (m *Mailbox) abandonAfter(st *stopState) time.Duration {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if st.forceLimit > 0 {
-		return st.forceLimit
+	if st.abandonLimit > 0 {
+		return st.abandonLimit
 	}
-	return m.ForceBudget()
+	return m.AbandonAfter()
 }
 
 // budgetLeftLocked returns the time left before the budget forces the stop, or

@@ -22,7 +22,7 @@ type StopOptions struct {
 	// is stopping already.
 	Budget *mailbox.Budget
 	// Fit sets the budget from ctx's deadline as qactor.Shutdown does: what is left
-	// less twice the component's force budget, so that its force, and the abandonment
+	// less twice the component's AbandonAfter, so that its force, and the abandonment
 	// after it, land by the deadline. It needs a deadline, and overrides Budget.
 	Fit bool
 	// Force forces the stop, beginning it if need be, with the Reason's cause.

@@ -267,16 +267,16 @@ func logEvent(log *slog.Logger, evt any) {
 		log.LogAttrs(ctx, slog.LevelDebug, "quiesce: progress", slog.String("actor", mailbox.PIDText(e.Actor)),
 			slog.String("stop", e.Stop.String()), slog.String("step", e.Step), slog.String("progress", e.Progress.Detail()))
 	case *mailbox.DeferredCancel:
-		log.LogAttrs(ctx, slog.LevelDebug, "quiesce: request deferred", slog.String("actor", mailbox.PIDText(e.Child)),
-			slog.String("stop", e.Stop.String()), slog.String("step", e.Step), slog.Any("cause", e.Cause), slog.Int("requests", e.Requests))
+		log.LogAttrs(ctx, slog.LevelDebug, "quiesce: request deferred", slog.String("actor", mailbox.PIDText(e.Actor)),
+			slog.String("stop", e.Stop.String()), slog.String("step", e.Step), slog.Any("cause", e.Cause), slog.Int("requests", e.StopRequests))
 	case *mailbox.Interrupted:
-		log.LogAttrs(ctx, slog.LevelDebug, "quiesce: step interrupted", slog.String("actor", mailbox.PIDText(e.Child)),
+		log.LogAttrs(ctx, slog.LevelDebug, "quiesce: step interrupted", slog.String("actor", mailbox.PIDText(e.Actor)),
 			slog.String("stop", e.Stop.String()), slog.String("step", e.Step), slog.Any("cause", e.Cause))
 	case *mailbox.Forced:
-		log.LogAttrs(ctx, slog.LevelWarn, "quiesce: forced", slog.String("actor", mailbox.PIDText(e.Child)),
+		log.LogAttrs(ctx, slog.LevelWarn, "quiesce: forced", slog.String("actor", mailbox.PIDText(e.Actor)),
 			slog.String("stop", e.Stop.String()), slog.String("step", e.Step), slog.Any("cause", e.Cause))
 	case *mailbox.Abandoned:
-		log.LogAttrs(ctx, slog.LevelWarn, "quiesce: abandoned", slog.String("actor", mailbox.PIDText(e.Child)),
+		log.LogAttrs(ctx, slog.LevelWarn, "quiesce: abandoned", slog.String("actor", mailbox.PIDText(e.Actor)),
 			slog.String("stop", e.Stop.String()), slog.String("step", e.Step), slog.String("goroutine", e.Goroutine))
 	}
 }

@@ -166,7 +166,7 @@ func (s *session) stop(sys *actor.ActorSystem, self *actor.PID, cause error) {
 		return
 	}
 	if mb := mailbox.Of(sys, self); mb != nil {
-		mb.Request(lifecycle.NewReason(lifecycle.Requested, cause), nil)
+		mb.Stop(lifecycle.NewReason(lifecycle.Requested, cause), nil)
 	}
 }
 

@@ -52,13 +52,13 @@ func (sc *Scenario) Bound() time.Duration {
 				kids = max(kids, b)
 			}
 		}
-		fb := n.ForceBudget
+		fb := n.AbandonAfter
 		if fb == 0 {
 			fb = time.Second
 		}
 		// Unforced, each step takes its D (a deaf one for ever). Forced, the step
-		// that runs gets a force budget, and each Always step after it its Timeout
-		// (at most a force budget) and a force budget more if it ignores its ctx.
+		// that runs gets an AbandonAfter, and each Always step after it its Timeout
+		// (at most an AbandonAfter) and an AbandonAfter more if it ignores its ctx.
 		steps, forced := drain[n.ID], fb
 		if len(n.Children) > 0 {
 			forced += fb // the Children step, Always, under force

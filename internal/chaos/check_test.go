@@ -36,16 +36,16 @@ func (r *run) slack() time.Duration {
 	return 300*time.Millisecond + time.Duration(len(r.sc.Nodes))*500*time.Microsecond
 }
 
-func forceBudget(n *Node) time.Duration {
-	if n.ForceBudget > 0 {
-		return n.ForceBudget
+func abandonAfter(n *Node) time.Duration {
+	if n.AbandonAfter > 0 {
+		return n.AbandonAfter
 	}
-	return lifecycle.DefaultForceBudget
+	return lifecycle.DefaultAbandonAfter
 }
 
 // always returns the names of a node's Always steps, the Children step included.
 func always(n *Node) map[string]bool {
-	out := map[string]bool{mailbox.ChildrenStep: true}
+	out := map[string]bool{"children": true}
 	for _, s := range n.Steps {
 		out[s.Name] = s.Always
 	}
@@ -135,7 +135,7 @@ func (r *run) checkInstance(in *instance) {
 		r.violate(invResurrect, in, "%d incarnations started, for %d restarts", starts, restarts)
 	}
 	if in.mb != nil {
-		if n := in.mb.Refused(); n != seen {
+		if n := in.mb.RefusedCount(); n != seen {
 			r.violate(invRefusals, in, "the mailbox counts %d refusals; their senders saw %d", n, seen)
 		}
 	}
@@ -259,14 +259,14 @@ func (r *run) forceBy(in *instance, start time.Time) (time.Time, bool) {
 }
 
 // checkBudget: once the budget forces the stop, only Always steps start, and every
-// step returns or is abandoned a force budget later (twice that for an Always step
+// step returns or is abandoned AbandonAfter later (twice that for an Always step
 // that starts under force).
 func (r *run) checkBudget(in *instance, rep *lifecycle.Report) {
 	by, ok := r.forceBy(in, rep.Start)
 	if !ok {
 		return
 	}
-	slack, fb, isAlways := r.slack(), forceBudget(in.node), always(in.node)
+	slack, fb, isAlways := r.slack(), abandonAfter(in.node), always(in.node)
 	for _, s := range rep.Steps {
 		if s.Start.IsZero() {
 			continue
@@ -277,12 +277,12 @@ func (r *run) checkBudget(in *instance, rep *lifecycle.Report) {
 			r.violate(invBudget, in, "step %q started %v into the stop, after its budget had run out (%v in); budgets %s",
 				s.Name, s.Start.Sub(rep.Start).Round(time.Millisecond), by.Sub(rep.Start).Round(time.Millisecond), r.budgetsString(in))
 		case !s.Start.After(by) && end.After(maxTime(by.Add(fb), s.Start.Add(2*fb)).Add(slack)):
-			// Forced at by at the latest, it had a force budget to return; or, an Always
+			// Forced at by at the latest, it had an AbandonAfter to return; or, an Always
 			// step started under an earlier force, twice that from its start.
-			r.violate(invBudget, in, "step %q ran until %v into the stop, though its budget ran out %v in and its force budget is %v; budgets %s",
+			r.violate(invBudget, in, "step %q ran until %v into the stop, though its budget ran out %v in and its AbandonAfter is %v; budgets %s",
 				s.Name, end.Sub(rep.Start).Round(time.Millisecond), by.Sub(rep.Start).Round(time.Millisecond), fb, r.budgetsString(in))
 		case s.Start.After(by) && end.After(s.Start.Add(2*fb+slack)):
-			r.violate(invBudget, in, "step %q started %v into the stop, after its budget had run out (%v in), and ran %v, over twice its force budget %v; budgets %s",
+			r.violate(invBudget, in, "step %q started %v into the stop, after its budget had run out (%v in), and ran %v, over twice its AbandonAfter %v; budgets %s",
 				s.Name, s.Start.Sub(rep.Start).Round(time.Millisecond), by.Sub(rep.Start).Round(time.Millisecond),
 				s.Duration.Round(time.Millisecond), fb, r.budgetsString(in))
 		}

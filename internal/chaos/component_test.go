@@ -164,17 +164,17 @@ func (in *instance) hear(c actor.Context, n mailbox.Notice, t *actor.Terminated)
 func noticeChild(n mailbox.Notice) *actor.PID {
 	switch n := n.(type) {
 	case *mailbox.DeferredCancel:
-		return n.Child
+		return n.Actor
 	case *mailbox.Interrupted:
-		return n.Child
+		return n.Actor
 	case *mailbox.Forced:
-		return n.Child
+		return n.Actor
 	case *mailbox.Abandoned:
-		return n.Child
+		return n.Actor
 	case *mailbox.Finished:
-		return n.Child
+		return n.Actor
 	case *mailbox.Progressed:
-		return n.Child
+		return n.Actor
 	}
 	return nil
 }
@@ -258,14 +258,14 @@ func (r *run) props(in *instance) *actor.Props {
 		steps = append(steps, qactor.Children[*node](n.ChildrenPolicy, n.ChildrenTimeout))
 	}
 	props, err := qactor.Component[*node]{
-		New:         func() *node { return &node{in: in} },
-		Steps:       steps,
-		Start:       []func(*node, actor.Context) error{r.startHook(in)},
-		Capacity:    n.Capacity,
-		Budget:      n.Budget,
-		ForceBudget: n.ForceBudget,
-		Order:       n.Order,
-		Options:     []actor.PropsOption{actor.WithSupervisor(actor.NewOneForOneStrategy(n.Retries, time.Second, decide))},
+		New:          func() *node { return &node{in: in} },
+		Steps:        steps,
+		Start:        []func(*node, actor.Context) error{r.startHook(in)},
+		Capacity:     n.Capacity,
+		Budget:       n.Budget,
+		AbandonAfter: n.AbandonAfter,
+		Order:        n.Order,
+		Options:      []actor.PropsOption{actor.WithSupervisor(actor.NewOneForOneStrategy(n.Retries, time.Second, decide))},
 	}.Props()
 	if err != nil {
 		panic(fmt.Sprintf("chaos: the generator made an invalid component for %v: %v", n, err))

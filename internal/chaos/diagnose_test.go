@@ -122,7 +122,7 @@ func (r *run) diagnose(in *instance) string {
 				b.WriteString(", plan not over")
 			}
 		}
-		fmt.Fprintf(&b, ", %d user messages queued, %d refused", in.mb.UserMessageCount(), in.mb.Refused())
+		fmt.Fprintf(&b, ", %d user messages queued, %d refused", in.mb.UserMessageCount(), in.mb.RefusedCount())
 		if s, stopping := in.mb.Snapshot(); stopping {
 			fmt.Fprintf(&b, ", its snapshot: step %q for %v, %d children stopping, forced: %v, finished: %v",
 				s.Step, s.StepElapsed.Round(time.Millisecond), s.ChildrenStopping, s.Forced, s.Finished)
@@ -147,7 +147,7 @@ func (r *run) diagnose(in *instance) string {
 		}
 		fmt.Fprintf(&b, ", stops finished: %s", strings.Join(stops, "; "))
 	}
-	fmt.Fprintf(&b, "; plan %s; budget %v, force budget %v, capacity %d, %d children (%v)", planString(n), n.Budget, n.ForceBudget, n.Capacity, len(n.Children), n.Order)
+	fmt.Fprintf(&b, "; plan %s; budget %v, AbandonAfter %v, capacity %d, %d children (%v)", planString(n), n.Budget, n.AbandonAfter, n.Capacity, len(n.Children), n.Order)
 	if len(in.did) > 0 {
 		fmt.Fprintf(&b, "; the schedule did: %s", strings.Join(in.did, "; "))
 	}

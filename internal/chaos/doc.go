@@ -18,7 +18,7 @@
 //     at once, work for a while honouring its ctx, fail, panic, work ignoring its ctx,
 //     or ignore its ctx for good (only under a finite budget: only a force and
 //     abandonment end it); the built-in Children step placed at random or left to
-//     the mailbox; a budget (infinity, a duration or brutal), a force budget (now and
+//     the mailbox; a budget (infinity, a duration or brutal), an AbandonAfter (now and
 //     then the default second), an order (parallel, or reverse for a few children), a
 //     capacity, a supervisor whose decider restarts, stops, resumes or escalates;
 //   - traffic: bursts of requests (through RequestFuture or an actor's Request) and
@@ -28,7 +28,7 @@
 //   - a schedule over a window of up to 150 ms: Stop, StopFuture, Poison,
 //     PoisonFuture, qactor.Stop (with or without a deadline), qactor.Force,
 //     qactor.SetBudget (mid-stop, often), qactor.Shutdown (with a deadline under
-//     two default force budgets, a longer one or none; once or twice), spread over
+//     two default AbandonAfter times, a longer one or none; once or twice), spread over
 //     the tree, and "hot spots" where a burst and one to three stops hit one node
 //     within a few milliseconds (a stop while its queue drains, a pill and then a
 //     stop, two pills, a force or a budget change mid-stop);
@@ -50,13 +50,13 @@
 // their violations are then logged, and fail nothing.
 //
 //   - stops: every instance terminates within the run's bound, computed from the
-//     scenario's budgets, force budgets and plans (see Scenario.Bound); none stays
+//     scenario's budgets, AbandonAfter times and plans (see Scenario.Bound); none stays
 //     stopping. A run that reaches its bound reports each instance still there,
 //     likeliest cause first: its phase (qactor.PhaseOf), the stop it is in
 //     (mailbox.Of(...).Ticket()), the step it runs, its queue, its plan and what the
 //     schedule did to it.
 //   - budget: once a stop's budget has run out, only Always steps start, the step
-//     it forced returns (or is abandoned) a force budget later, an Always step under
+//     it forced returns (or is abandoned) AbandonAfter later, an Always step under
 //     force within twice that; a Shutdown's budget never replaces a root's own
 //     tighter one. shutdown-budget: a Shutdown whose deadline leaves time does not
 //     force its roots at once (ErrBrutal).

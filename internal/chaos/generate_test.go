@@ -126,7 +126,7 @@ func (g *gen) shutdown(e *Event) {
 	switch x := g.r.Float64(); {
 	case x < 0.3:
 	case x < 0.6:
-		e.Deadline = g.dur(500*time.Millisecond, 1900*time.Millisecond) // under two default force budgets
+		e.Deadline = g.dur(500*time.Millisecond, 1900*time.Millisecond) // under two default AbandonAfter times
 	default:
 		e.Deadline = g.dur(2*time.Second, 4*time.Second)
 	}

@@ -324,7 +324,7 @@ func (r *run) observe(evt any) {
 			in.mu.Unlock()
 		}
 	case *mailbox.Finished:
-		if in := r.named(e.Child.Id); in != nil {
+		if in := r.named(e.Actor.Id); in != nil {
 			o := r.order.Add(1)
 			in.mu.Lock()
 			in.finished = append(in.finished, published{o, time.Now(), e})

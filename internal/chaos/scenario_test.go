@@ -56,12 +56,12 @@ type Node struct {
 	ChildrenPolicy  policy.Policy
 	ChildrenTimeout time.Duration
 
-	Budget      mailbox.Budget
-	ForceBudget time.Duration // 0: lifecycle.DefaultForceBudget
-	Order       mailbox.Order
-	Capacity    int
-	Retries     int  // its supervisor's restarts within a second, before it stops the child
-	FailStart   bool // the start hook of every incarnation after the first fails
+	Budget       mailbox.Budget
+	AbandonAfter time.Duration // 0: lifecycle.DefaultAbandonAfter
+	Order        mailbox.Order
+	Capacity     int
+	Retries      int  // its supervisor's restarts within a second, before it stops the child
+	FailStart    bool // the start hook of every incarnation after the first fails
 }
 
 func (n *Node) String() string { return fmt.Sprintf("n%d", n.ID) }
@@ -257,10 +257,10 @@ func (g *gen) plan(n *Node) {
 		n.Budget = mailbox.Brutal
 	}
 	_, finite := n.Budget.Limit()
-	n.ForceBudget = g.dur(10*time.Millisecond, 100*time.Millisecond)
+	n.AbandonAfter = g.dur(10*time.Millisecond, 100*time.Millisecond)
 	if !g.large && (g.chance(0.04) || n.Parent == nil && g.chance(0.2)) {
 		// The default, a second: Shutdown reads a root's to set its budget.
-		n.ForceBudget = 0
+		n.AbandonAfter = 0
 	}
 	for i := range g.r.IntN(5) {
 		s := StepSpec{Name: fmt.Sprintf("s%d", i), Policy: policy.Policy(g.r.IntN(3)), Always: g.chance(0.25)}
