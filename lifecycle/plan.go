@@ -46,7 +46,7 @@ var (
 	ErrUnknownPolicy    = policy.ErrUnknownPolicy
 	ErrGraceUnderPlain  = errors.New("a Grace has no effect under the plain policy")
 	ErrNoTimeout        = errors.New("no Timeout, so the plan cannot be shown to fit its deadline")
-	ErrOverDeadline     = errors.New("step budgets exceed the deadline")
+	ErrOverDeadline     = errors.New("step timeouts exceed the deadline")
 )
 
 // PlanError names the step that makes a plan invalid, and why.
@@ -107,7 +107,7 @@ func NewPlanWithin(deadline time.Duration, steps ...Step) (*Plan, error) {
 			case s.Timeout == 0:
 				bad(i, ErrNoTimeout)
 			case total > deadline && total-s.Timeout <= deadline:
-				bad(i, fmt.Errorf("%w: budgets reach %v here, over the %v deadline", ErrOverDeadline, total, deadline))
+				bad(i, fmt.Errorf("%w: timeouts reach %v here, over the %v deadline", ErrOverDeadline, total, deadline))
 			}
 		}
 	}
@@ -155,7 +155,7 @@ func (p *Plan) Prepend(s Step) (*Plan, error) {
 func (p *Plan) String() string {
 	var b strings.Builder
 	total, bounded := p.Timeouts()
-	fmt.Fprintf(&b, "plan: %d steps, budget %s", len(p.steps), budgetString(total, bounded))
+	fmt.Fprintf(&b, "plan: %s, timeouts %s", plural(len(p.steps), "step"), budgetString(total, bounded))
 	if p.deadline > 0 {
 		fmt.Fprintf(&b, " (deadline %v)", p.deadline)
 	}
