@@ -60,7 +60,7 @@ var ErrIncomplete = errors.New("quiesce: shutdown incomplete")
 //
 // The algorithm:
 //  1. Each root is asked to stop with reason Shutdown, by ctx's deadline if it has
-//     one (mailbox.Mailbox.RequestBy): its budget is the smaller of its own and what
+//     one (mailbox.Mailbox.StopBy): its budget is the smaller of its own and what
 //     the deadline leaves once its force and the abandonment after it are set aside,
 //     and its AbandonAfter shrinks to fit a short deadline (mailbox.Fit), so that a
 //     1 s Shutdown still drains and runs the steps for about half a second. The

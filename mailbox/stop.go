@@ -19,7 +19,7 @@ var (
 	ErrBudgetExpired = errors.New("mailbox: stop budget expired")
 	// ErrBrutal: the budget is Brutal.
 	ErrBrutal = errors.New("mailbox: brutal budget")
-	// ErrDeadline: the stop had to end by an outer deadline (RequestBy, Shutdown), and
+	// ErrDeadline: the stop had to end by an outer deadline (StopBy, Shutdown), and
 	// the budget fitted to it ran out, or the deadline had passed when it began.
 	ErrDeadline = errors.New("mailbox: the stop's outer deadline")
 )
@@ -158,7 +158,7 @@ func (t *Ticket) Reason() *lifecycle.Reason { return t.st.reason }
 
 // AbandonAfter returns how long a forced step of this stop has before it is
 // abandoned: the actor's AbandonAfter, or less when the stop was fitted to an outer
-// deadline (RequestBy).
+// deadline (StopBy).
 func (t *Ticket) AbandonAfter() time.Duration { return t.m.abandonAfter(t.st) }
 
 // Stop asks the actor to stop for reason (nil reads "stop requested") on behalf of

@@ -16,7 +16,7 @@ without the generation check, it runs the rest of the plan again and a second Fi
 is published.`,
 		"mailbox/stop.go",
 		"if m.gen.Load() != gen || r.Status == lifecycle.Abandoned {",
-		"if false {"),
+		"if _ = r; false {"),
 	{
 		name: "recovered-goroutine-keeps-mailbox",
 		promise: `The stuck goroutine leaves the mailbox alone: after a recovered panic, the run loop
