@@ -17,7 +17,7 @@ type Step struct {
 	Name string
 	// Policy says what a cancellation request does while the step runs.
 	Policy policy.Policy
-	// Timeout is the step's own budget from its start; zero means none. A plan that
+	// Timeout bounds the step from its start; zero means none. A plan that
 	// must fit an outer deadline needs one on every step.
 	Timeout time.Duration
 	// Grace bounds a deferred step once a request arrives; zero means none. It has no
