@@ -169,7 +169,7 @@ func (m *Mailbox) Stop(reason *lifecycle.Reason, from *actor.PID) *Ticket {
 	return &Ticket{m, m.request(stopKind, reason, from, time.Time{}, 0)}
 }
 
-// StopBy is Request for a stop that must end by deadline, such as a pod's
+// StopBy is Stop for a stop that must end by deadline, such as a pod's
 // termination deadline: the stop's budget is the smaller of the actor's own and what
 // the deadline leaves, and its AbandonAfter shrinks to fit a short deadline, so that
 // the force, and the abandonment after it, land by it (see Fit). The children it
