@@ -5,8 +5,10 @@ package mailbox_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,28 +327,60 @@ func indexOf(s []string, v string) int {
 // Found by the chaos suite: a parent's Receive that panics on a notice its Children
 // step hands it escalates, and the escalation queued a message to self that the
 // step's pump would not take: everything behind it waited, and the parent never
-// stopped. A stopping parent whose Receive panics still stops.
+// stopped. A stopping parent whose Receive panics still stops. Here the first child
+// reports progress (the parent panics on it) and the second finishes only once the
+// panic has reached the parent's supervisor, so that its notices queue behind what
+// the escalation queued.
 func TestAParentWhoseReceivePanicsOnANoticeStillStops(t *testing.T) {
 	sys := newSystem()
 	started := make(chan *actor.PID, 2)
-	child := props(t, mailbox.Config{Plan: lifecycle.MustPlan(lifecycle.Step{Name: "drain", Policy: policy.DeferFlag,
+	var panicked atomic.Int32
+	escalated := make(chan struct{})
+	var once sync.Once
+	reporter := props(t, mailbox.Config{Plan: lifecycle.MustPlan(lifecycle.Step{Name: "drain", Policy: policy.DeferFlag,
 		Run: func(ctx context.Context) error {
 			lifecycle.ReportProgress(ctx, "drained", 1, 1) // a notice to the parent, during its Children step
 			return nil
+		}})}, func(actor.Context) {})
+	late := props(t, mailbox.Config{Plan: lifecycle.MustPlan(lifecycle.Step{Name: "drain", Policy: policy.DeferFlag,
+		Run: func(ctx context.Context) error {
+			select {
+			case <-escalated:
+				return nil
+			case <-time.After(10 * time.Second):
+				return errors.New("waited 10s for the parent's escalation")
+			}
 		}})}, func(actor.Context) {})
 	plan := lifecycle.MustPlan(mailbox.ChildrenStep(policy.DeferFlag, 0))
 	parent := props(t, mailbox.Config{Plan: plan}, func(c actor.Context) {
 		switch c.Message().(type) {
 		case *actor.Started:
-			started <- c.Spawn(child)
-			started <- c.Spawn(child)
+			started <- c.Spawn(reporter)
+			started <- c.Spawn(late)
 		case *mailbox.Progressed:
+			panicked.Add(1)
 			panic("a handler that does not expect this notice")
 		}
 	})
-	_, pm := spawn(t, sys, parent)
+	decide := func(any) actor.Directive {
+		once.Do(func() { close(escalated) })
+		return actor.ResumeDirective
+	}
+	parents := make(chan *actor.PID, 1)
+	sys.Root.Spawn(props(t, mailbox.Config{}, func(c actor.Context) {
+		if _, ok := c.Message().(*actor.Started); ok {
+			parents <- c.Spawn(parent)
+		}
+	}, actor.WithSupervisor(actor.NewOneForOneStrategy(10, 0, decide))))
+	ppid := recv(t, parents, "the parent")
 	recv(t, started, "the first child")
 	recv(t, started, "the second child")
+	pm := mailbox.Of(sys, ppid)
+	require.NotNil(t, pm)
 	rep := stopped(t, pm.Stop(nil, nil), "the parent")
 	assert.Len(t, rep.Children, 2)
+	for _, c := range rep.Children {
+		assert.Equal(t, lifecycle.AllCompleted, c.Verdict(), "%v", c)
+	}
+	assert.Positive(t, panicked.Load(), "the parent's Receive panicked on a notice")
 }

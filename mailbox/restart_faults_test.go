@@ -109,6 +109,54 @@ func TestAParentsFinalStopEndsAChildThatRestarts(t *testing.T) {
 	assert.Equal(t, int32(1), starts.Load(), "and it did not come back first")
 }
 
+// Fault B, by the path protoactor takes: a child born while its parent drains, after
+// the parent's plan was built without a Children step, is stopped by protoactor's
+// own Stop when the parent finalizes. If the child is restarting then, that Stop is
+// a new request (the restart becomes a stop), not a repeat to drop: dropped, the
+// child's restart would wait for ever and the parent with it.
+func TestProtoactorsFinalStopEndsAChildBornDuringTheDrainThatRestarts(t *testing.T) {
+	sys := newSystem()
+	var starts atomic.Int32
+	restartBegan := make(chan struct{}, 4)
+	child := props(t, mailbox.Config{Plan: lifecycle.MustPlan(lifecycle.Step{Name: "hand-back", Run: func(ctx context.Context) error {
+		restartBegan <- struct{}{}
+		<-ctx.Done() // a plain step: only a stop request ends it
+		return ctx.Err()
+	}})}, func(c actor.Context) {
+		if _, ok := c.Message().(*actor.Started); ok {
+			starts.Add(1)
+		}
+	})
+	inReceive, goOn := make(chan struct{}), make(chan struct{})
+	ppid := sys.Root.Spawn(props(t, mailbox.Config{}, func(c actor.Context) {
+		switch c.Message() {
+		case "hold":
+			inReceive <- struct{}{}
+			<-goOn
+		case "spawn": // handled by the drain: the plan has no Children step
+			kid := c.Spawn(child)
+			// A restart, as a supervisor's directive sends it (without the failure,
+			// whose escalation would need this goroutine).
+			p, _ := sys.ProcessRegistry.Get(kid)
+			p.SendSystemMessage(kid, &actor.Restart{})
+			select {
+			case <-restartBegan:
+			case <-time.After(10 * time.Second):
+				t.Error("waited 10s for the child's restart")
+			}
+		}
+	}))
+	sys.Root.Send(ppid, "hold")
+	recv(t, inReceive, "the parent busy")
+	sys.Root.Send(ppid, "spawn") // queued before the stop
+	tk := mailbox.Of(sys, ppid).Stop(nil, nil)
+	close(goOn)
+	rep := stopped(t, tk, "the parent")
+	assert.Empty(t, rep.Steps, "no Children step: the parent had no child when its plan was built")
+	assert.Equal(t, 1, rep.Drained)
+	assert.Equal(t, int32(1), starts.Load(), "the child did not come back")
+}
+
 // A forced parent whose Children step goes one child at a time forces the children
 // it had not asked yet too, with its reason: none is left to protoactor's plain stop.
 func TestAForcedReverseOrderParentForcesTheChildrenItHadNotAsked(t *testing.T) {
