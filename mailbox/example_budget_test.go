@@ -1,0 +1,122 @@
+package mailbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/quiesce/quiesce/lifecycle"
+	"github.com/quiesce/quiesce/mailbox"
+	"github.com/quiesce/quiesce/policy"
+)
+
+// The three kinds of budget, as they print and parse, and what a Brutal one does to
+// a stop: nothing queued is drained, and only the Always steps run.
+func ExampleBudget() {
+	for _, b := range []mailbox.Budget{mailbox.After(5 * time.Second), mailbox.Infinity, mailbox.Brutal} {
+		d, limited := b.Limit()
+		fmt.Printf("%v: limit %v, %v\n", b, d, limited)
+	}
+	var b mailbox.Budget
+	fmt.Println(b.UnmarshalText([]byte("250ms")), b)
+	fmt.Println(b.UnmarshalText([]byte("soon")))
+	fmt.Println(mailbox.After(0).Validate())
+
+	sys := quietSystem()
+	plan := lifecycle.MustPlan(
+		lifecycle.Step{Name: "drain", Policy: policy.DeferFlag, Run: func(context.Context) error { return nil }},
+		lifecycle.Step{Name: "close", Always: true, Run: func(context.Context) error { return nil }},
+	)
+	producer, err := mailbox.Producer(mailbox.Config{Plan: plan, Budget: mailbox.Brutal})
+	if err != nil {
+		panic(err)
+	}
+	busy, release := make(chan struct{}), make(chan struct{})
+	pid := sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if msg, ok := c.Message().(string); ok && msg == "first" {
+			close(busy)
+			<-release
+		}
+	}, actor.WithMailbox(producer)))
+	sys.Root.Send(pid, "first")
+	await(busy, "the actor to be busy")
+	sys.Root.Send(pid, "queued") // waits behind "first"
+	ticket := mailbox.Of(sys, pid).Stop(nil, nil)
+	close(release)
+	await(ticket.Done(), "the brutal stop")
+	rep := ticket.Report()
+	fmt.Println(rep.Verdict(), "-", rep.Forced)
+	fmt.Println("brutal:", errors.Is(rep.Forced, mailbox.ErrBrutal), "drained:", rep.Drained, "refused:", rep.Refused)
+	for _, s := range rep.Steps {
+		fmt.Println(s.Name, s.Status)
+	}
+	// Output:
+	// 5s: limit 5s, true
+	// infinity: limit 0s, false
+	// brutal: limit 0s, true
+	// <nil> 250ms
+	// mailbox: budget "soon": want infinity, brutal or a duration such as 5s
+	// budget 0s: must be positive
+	// some forced - lifecycle: forced: mailbox: brutal budget
+	// brutal: true drained: 0 refused: 1
+	// drain skipped
+	// close completed
+}
+
+// Fit makes a stop end by an outer deadline: the AbandonAfter shrinks to a quarter
+// of the time left, and the budget to what is left once the force and the
+// abandonment after it are set aside. A budget that fits already is kept.
+func ExampleFit() {
+	cases := []struct {
+		budget       mailbox.Budget
+		abandonAfter time.Duration
+		left         time.Duration
+	}{
+		{mailbox.Infinity, time.Second, 30 * time.Second}, // a pod's grace period
+		{mailbox.After(10 * time.Second), time.Second, 2 * time.Second},
+		{mailbox.After(200 * time.Millisecond), time.Second, 2 * time.Second},
+		{mailbox.Brutal, time.Second, 2 * time.Second},
+		{mailbox.After(10 * time.Second), 0, -time.Second}, // the deadline has passed
+	}
+	for _, c := range cases {
+		b, abandonAfter, fitted := mailbox.Fit(c.budget, c.abandonAfter, c.left)
+		fmt.Printf("%v within %v: budget %v, abandon after %v, fitted %v\n", c.budget, c.left, b, abandonAfter, fitted)
+	}
+	// Output:
+	// infinity within 30s: budget 28s, abandon after 1s, fitted true
+	// 10s within 2s: budget 1s, abandon after 500ms, fitted true
+	// 200ms within 2s: budget 200ms, abandon after 500ms, fitted false
+	// brutal within 2s: budget brutal, abandon after 500ms, fitted false
+	// 10s within -1s: budget brutal, abandon after 1ms, fitted true
+}
+
+// A stop that must end by a deadline already past is forced at once, and says so
+// (ErrDeadline): the Always steps still run.
+func ExampleMailbox_StopBy() {
+	sys := quietSystem()
+	plan := lifecycle.MustPlan(
+		lifecycle.Step{Name: "drain", Policy: policy.DeferFlag, Run: func(context.Context) error { return nil }},
+		lifecycle.Step{Name: "close", Always: true, Run: func(context.Context) error { return nil }},
+	)
+	producer, err := mailbox.Producer(mailbox.Config{Plan: plan})
+	if err != nil {
+		panic(err)
+	}
+	pid := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}, actor.WithMailbox(producer)))
+	ticket := mailbox.Of(sys, pid).StopBy(time.Now().Add(-time.Second), lifecycle.NewReason(lifecycle.Shutdown, nil), nil)
+	await(ticket.Done(), "the stop")
+	rep := ticket.Report()
+	fmt.Println(rep.Verdict(), "-", rep.Forced)
+	fmt.Println("deadline:", errors.Is(rep.Forced, mailbox.ErrDeadline))
+	for _, s := range rep.Steps {
+		fmt.Println(s.Name, s.Status)
+	}
+	// Output:
+	// some forced - lifecycle: forced: mailbox: the stop's outer deadline
+	// deadline: true
+	// drain skipped
+	// close completed
+}
