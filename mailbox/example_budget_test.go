@@ -94,7 +94,8 @@ func ExampleFit() {
 }
 
 // A stop that must end by a deadline already past is forced at once, and says so
-// (ErrDeadline): the Always steps still run.
+// (ErrDeadline): nothing is drained, and the steps that are not Always are skipped.
+// The Always steps still run, each within an AbandonAfter cut to 1 ms (see Fit).
 func ExampleMailbox_StopBy() {
 	sys := quietSystem()
 	plan := lifecycle.MustPlan(
@@ -107,16 +108,15 @@ func ExampleMailbox_StopBy() {
 	}
 	pid := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}, actor.WithMailbox(producer)))
 	ticket := mailbox.Of(sys, pid).StopBy(time.Now().Add(-time.Second), lifecycle.NewReason(lifecycle.Shutdown, nil), nil)
+	fmt.Println("abandon after:", ticket.AbandonAfter())
 	await(ticket.Done(), "the stop")
 	rep := ticket.Report()
-	fmt.Println(rep.Verdict(), "-", rep.Forced)
+	fmt.Println("forced:", rep.Forced)
 	fmt.Println("deadline:", errors.Is(rep.Forced, mailbox.ErrDeadline))
-	for _, s := range rep.Steps {
-		fmt.Println(s.Name, s.Status)
-	}
+	fmt.Println(rep.Steps[0].Name, rep.Steps[0].Status)
 	// Output:
-	// some forced - lifecycle: forced: mailbox: the stop's outer deadline
+	// abandon after: 1ms
+	// forced: lifecycle: forced: mailbox: the stop's outer deadline
 	// deadline: true
 	// drain skipped
-	// close completed
 }
