@@ -14,8 +14,7 @@ import (
 	"github.com/quiesce/quiesce/policy"
 )
 
-// A stop under way, read from another goroutine while its step runs: what a
-// readiness endpoint or an admin page shows.
+// A stop under way, read from another goroutine while its step runs.
 func ExampleSnapshotOf() {
 	inStep, release := make(chan struct{}), make(chan struct{})
 	props := qactor.Component[*conn]{
@@ -69,8 +68,7 @@ func (*echo) Receive(c actor.Context) {
 	}
 }
 
-// The phase of a component, read from any goroutine, as it starts, runs, stops and
-// is gone.
+// A component's phase, read from another goroutine, from starting to gone.
 func ExamplePhaseOf() {
 	inStart, started := make(chan struct{}), make(chan struct{})
 	inStep, release := make(chan struct{}), make(chan struct{})

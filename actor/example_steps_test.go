@@ -13,11 +13,11 @@ import (
 	"github.com/quiesce/quiesce/policy"
 )
 
-// The built-in Children step placed in the plan rather than first: the supervisor
-// stops accepting before its workers stop, and closes after. Its type argument cannot
-// be inferred. With Order Reverse the workers stop one at a time, the last started
-// first.
+// The built-in Children step placed in the plan, with its type argument.
 func ExampleChildren() {
+	// The supervisor stops accepting before its workers stop, and closes after; the
+	// type argument cannot be inferred. With Order Reverse the workers stop one at a
+	// time, the last started first.
 	worker := qactor.Component[*conn]{
 		New: func() *conn { return &conn{} },
 		Steps: []qactor.Step[*conn]{{Name: "drain", Policy: policy.DeferFlag, Run: func(_ *conn, ctx context.Context) error {
@@ -92,14 +92,13 @@ func closeSessions(ctx context.Context) int {
 	return n
 }
 
-// A helper that has only the step's ctx reaches the incarnation's state; outside a
-// step, or for another type, Incarnation returns the zero value.
+// A helper that has only a step's ctx reaches the incarnation's state.
 func ExampleIncarnation() {
 	props := qactor.Component[*conn]{
 		New: func() *conn { return &conn{sessions: 3} },
 		Steps: []qactor.Step[*conn]{{Name: "drain", Policy: policy.DeferFlag, Run: func(_ *conn, ctx context.Context) error {
 			fmt.Println("closed", closeSessions(ctx), "sessions")
-			fmt.Println("as an echo:", qactor.Incarnation[*echo](ctx))
+			fmt.Println("as an echo:", qactor.Incarnation[*echo](ctx)) // another type: the zero value
 			return nil
 		}}},
 	}.MustProps()

@@ -54,8 +54,7 @@ func statuses(r *lifecycle.Report) []string {
 	return out
 }
 
-// Force cuts a stop short: the running step's ctx is cancelled whatever its policy,
-// the steps after it are skipped but the Always ones, and the report says why.
+// Force cancels the running step whatever its policy; only Always steps run after it.
 func ExampleForce() {
 	inStep := make(chan struct{})
 	props := qactor.Component[*conn]{
@@ -95,8 +94,7 @@ func ExampleForce() {
 	// again: true
 }
 
-// A budget set on a running component forces its next stop once it runs out,
-// counted from the first request.
+// A budget set on a running component forces its stop when it runs out.
 func ExampleSetBudget() {
 	props := qactor.Component[*conn]{
 		New: func() *conn { return &conn{} },
@@ -131,10 +129,10 @@ func ExampleSetBudget() {
 	// close completed
 }
 
-// A parent gives each child its own budget at spawn time, from one props, as an OTP
-// child spec does: here a Brutal one, whose stop runs only the Always steps, and an
-// infinite one, whose stop runs them all.
+// A parent gives each child, from one props, its own budget at spawn time.
 func ExampleSpawnWithBudget() {
+	// As an OTP child spec does: a Brutal one, whose stop runs only the Always steps,
+	// and an infinite one, whose stop runs them all.
 	worker := qactor.Component[*conn]{
 		New: func() *conn { return &conn{} },
 		Steps: []qactor.Step[*conn]{

@@ -15,9 +15,7 @@ import (
 	"github.com/quiesce/quiesce/policy"
 )
 
-// ShutdownSystem is the graceful `defer system.Shutdown()`: it stops every top-level
-// component by its plan, children by their parents' plans, returns one tree report,
-// and then shuts protoactor's system down.
+// ShutdownSystem stops every top-level component by its plan, then protoactor's system.
 func ExampleShutdownSystem() {
 	closing := func(*conn, context.Context) error { return nil }
 	worker := qactor.Component[*conn]{
@@ -73,10 +71,10 @@ func ExampleShutdownSystem() {
 	// system stopped: true
 }
 
-// A Tree prints like the tree command, and counts its components by how they ended.
-// (The reports here are made by hand, so that their durations print the same every
-// time; a Shutdown returns one with the durations it measured.)
+// A Tree prints like the tree command and counts its components by verdict.
 func ExampleTree() {
+	// The reports are made by hand, so that their durations print the same every time;
+	// a Shutdown returns a Tree with the durations it measured.
 	start := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
 	shutdown := lifecycle.NewReason(lifecycle.Shutdown, errors.New("SIGTERM"))
 	conn := &lifecycle.Report{

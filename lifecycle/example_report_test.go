@@ -10,10 +10,9 @@ import (
 	"github.com/quiesce/quiesce/policy"
 )
 
-// A report prints for people: String is the header, the facts and a line per step;
-// %+v adds when each step began, its progress and its partial result. (The report is
-// made by hand here, so that its durations print the same every time.)
+// A report printed with String, and with %+v for each step's start, progress and partial.
 func ExampleReport() {
+	// Made by hand, so that its durations print the same every time.
 	start := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
 	report := &lifecycle.Report{
 		Actor: "cache", Reason: lifecycle.NewReason(lifecycle.Requested, errors.New("deploy v2")),
@@ -45,8 +44,7 @@ func ExampleReport() {
 	//   3.  close       plain       completed    5ms   +75ms
 }
 
-// Tree renders a report with its children's, the way the tree command renders
-// directories: a force and an abandoned step's goroutine are named where they happened.
+// Tree renders a report and its children's, a force and an abandoned goroutine included.
 func ExampleReport_Tree() {
 	start := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
 	shutdown := lifecycle.NewReason(lifecycle.Shutdown, errors.New("SIGTERM"))
@@ -76,8 +74,7 @@ func ExampleReport_Tree() {
 	//     └── flush defer-reraise abandoned 300ms (lifecycle: abandoned: the step did not return after a force, and its goroutine may still run)
 }
 
-// A Reason is an error: a chain of parents stopping reads once, and errors.Is and
-// errors.As see through it to what began it.
+// A Reason is an error: a chain of parents stopping reads once, and errors.Is sees through it.
 func ExampleNewReason() {
 	sigterm := errors.New("SIGTERM")
 	root := lifecycle.NewReason(lifecycle.Shutdown, sigterm)
@@ -128,8 +125,7 @@ func ExampleProgress_Detail() {
 	// rows copied (5), 2.5/s
 }
 
-// A force cancels the running step's ctx whatever its policy, says which step it
-// reached, and from then on only the Always steps run.
+// A force cancels the running step whatever its policy, and only Always steps run after it.
 func ExampleExecution_Force() {
 	inStep := make(chan struct{})
 	plan := lifecycle.MustPlan(
@@ -170,8 +166,7 @@ func ExampleExecution_Force() {
 	// close completed
 }
 
-// A StopID correlates a stop's report, notices, events and log records; it prints
-// and parses as 16 hex digits.
+// A StopID, which correlates a stop's records, prints and parses as 16 hex digits.
 func ExampleStopID() {
 	id := lifecycle.StopID(0x2a)
 	text, _ := id.MarshalText()

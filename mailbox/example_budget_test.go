@@ -13,8 +13,7 @@ import (
 	"github.com/quiesce/quiesce/policy"
 )
 
-// The three kinds of budget, as they print and parse, and what a Brutal one does to
-// a stop: nothing queued is drained, and only the Always steps run.
+// The kinds of budget, as they print and parse, and a Brutal stop's report.
 func ExampleBudget() {
 	for _, b := range []mailbox.Budget{mailbox.After(5 * time.Second), mailbox.Infinity, mailbox.Brutal} {
 		d, limited := b.Limit()
@@ -25,6 +24,7 @@ func ExampleBudget() {
 	fmt.Println(b.UnmarshalText([]byte("soon")))
 	fmt.Println(mailbox.After(0).Validate())
 
+	// A Brutal stop: nothing queued is drained, and only the Always steps run.
 	sys := quietSystem()
 	plan := lifecycle.MustPlan(
 		lifecycle.Step{Name: "drain", Policy: policy.DeferFlag, Run: func(context.Context) error { return nil }},
@@ -66,10 +66,11 @@ func ExampleBudget() {
 	// close completed
 }
 
-// Fit makes a stop end by an outer deadline: the AbandonAfter shrinks to a quarter
-// of the time left, and the budget to what is left once the force and the
-// abandonment after it are set aside. A budget that fits already is kept.
+// Fit shrinks a budget and an AbandonAfter so that a stop ends by a short deadline.
 func ExampleFit() {
+	// The AbandonAfter is at most a quarter of what is left, the budget what remains
+	// once the force and the abandonment after it are set aside; a budget that fits
+	// already is kept.
 	cases := []struct {
 		budget       mailbox.Budget
 		abandonAfter time.Duration
@@ -93,10 +94,10 @@ func ExampleFit() {
 	// 10s within -1s: budget brutal, abandon after 1ms, fitted true
 }
 
-// A stop that must end by a deadline already past is forced at once, and says so
-// (ErrDeadline): nothing is drained, and the steps that are not Always are skipped.
-// The Always steps still run, each within an AbandonAfter cut to 1 ms (see Fit).
+// A stop whose outer deadline has passed is forced at once, with ErrDeadline.
 func ExampleMailbox_StopBy() {
+	// Nothing is drained and the steps that are not Always are skipped; the Always ones
+	// still run, each within an AbandonAfter cut to 1 ms (see Fit).
 	sys := quietSystem()
 	plan := lifecycle.MustPlan(
 		lifecycle.Step{Name: "drain", Policy: policy.DeferFlag, Run: func(context.Context) error { return nil }},

@@ -12,8 +12,7 @@ import (
 	"github.com/quiesce/quiesce/policy"
 )
 
-// A parent hears, in its Receive, that a second stop reached its child's DeferFlag
-// step and was deferred, and then the child's Finished with its report.
+// A parent hears in Receive that its child's DeferFlag step deferred a second stop.
 func ExampleDeferredCancel() {
 	sys := quietSystem()
 	inStep, release := make(chan struct{}), make(chan struct{})
@@ -72,8 +71,7 @@ func ExampleDeferredCancel() {
 	//   flush completed: 1 stop request, 1 deferred
 }
 
-// An actor that is neither the parent nor the requester watches a component, and
-// hears its Finished, with the report, as the parent does.
+// An actor that is not the parent watches a component and hears its Finished.
 func ExampleMailbox_Watch() {
 	sys := quietSystem()
 	producer, err := mailbox.Producer(mailbox.Config{Plan: lifecycle.MustPlan(
@@ -106,8 +104,7 @@ func ExampleMailbox_Watch() {
 	// the ticket's report: true
 }
 
-// With Settings{Events: true}, a system's Quiesce mailboxes publish their phases and
-// steps on the EventStream: here, one actor's whole life, in order.
+// Settings{Events: true} publishes one actor's phases and steps on the EventStream.
 func ExampleConfigure() {
 	sys := quietSystem()
 	mailbox.Configure(sys, mailbox.Settings{Events: true}) // before spawning
