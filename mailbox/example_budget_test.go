@@ -80,7 +80,9 @@ func ExampleFit() {
 		{mailbox.After(10 * time.Second), time.Second, 2 * time.Second},
 		{mailbox.After(200 * time.Millisecond), time.Second, 2 * time.Second},
 		{mailbox.Brutal, time.Second, 2 * time.Second},
-		{mailbox.After(10 * time.Second), 0, -time.Second}, // the deadline has passed
+		{mailbox.After(10 * time.Second), 0, 30 * time.Millisecond}, // short: 10 ms for each rung
+		{mailbox.After(10 * time.Second), 0, 15 * time.Millisecond}, // too close: nothing left
+		{mailbox.After(10 * time.Second), 0, -time.Second},          // the deadline has passed
 	}
 	for _, c := range cases {
 		b, abandonAfter, fitted := mailbox.Fit(c.budget, c.abandonAfter, c.left)
@@ -91,13 +93,15 @@ func ExampleFit() {
 	// 10s within 2s: budget 1s, abandon after 500ms, fitted true
 	// 200ms within 2s: budget 200ms, abandon after 500ms, fitted false
 	// brutal within 2s: budget brutal, abandon after 500ms, fitted false
-	// 10s within -1s: budget brutal, abandon after 1ms, fitted true
+	// 10s within 30ms: budget 10ms, abandon after 10ms, fitted true
+	// 10s within 15ms: budget brutal, abandon after 10ms, fitted true
+	// 10s within -1s: budget brutal, abandon after 10ms, fitted true
 }
 
 // A stop whose outer deadline has passed is forced at once, with ErrDeadline.
 func ExampleMailbox_StopBy() {
 	// Nothing is drained and the steps that are not Always are skipped; the Always ones
-	// still run, each within an AbandonAfter cut to 1 ms (see Fit).
+	// still run, each within an AbandonAfter cut to 10 ms (see Fit).
 	sys := quietSystem()
 	plan := lifecycle.MustPlan(
 		lifecycle.Step{Name: "drain", Policy: policy.DeferFlag, Run: func(context.Context) error { return nil }},
@@ -116,7 +120,7 @@ func ExampleMailbox_StopBy() {
 	fmt.Println("deadline:", errors.Is(rep.Forced, mailbox.ErrDeadline))
 	fmt.Println(rep.Steps[0].Name, rep.Steps[0].Status)
 	// Output:
-	// abandon after: 1ms
+	// abandon after: 10ms
 	// forced: lifecycle: forced: mailbox: the stop's outer deadline
 	// deadline: true
 	// drain skipped

@@ -843,30 +843,34 @@ func (m *Mailbox) armBudgetLocked(st *stopState) {
 }
 
 // Fit returns the budget and AbandonAfter that make a stop end by an outer deadline
-// left away from its first request: the AbandonAfter shrinks to at most a quarter of
-// left, and the budget is the smaller of b and what is left once twice AbandonAfter
-// (the force, then the abandonment after it) are set aside, so that the stop is
-// forced, and abandoned if it must be, by the deadline. fitted reports whether the
-// budget is the deadline's rather than b. A deadline past (left <= 0) gives Brutal.
-// A stop fitted to a short deadline is never silently brutal: it still drains and
-// runs its steps for about half of left, and a force it takes says ErrDeadline.
+// left away from its first request: the AbandonAfter shrinks to a quarter of left,
+// but not under 10 ms (less would abandon steps that are merely waiting for a core),
+// and the budget is the smaller of b and what is left once twice AbandonAfter (the
+// force, then the abandonment after it) are set aside, so that the stop is forced,
+// and abandoned if it must be, by the deadline. fitted reports whether the budget
+// is the deadline's rather than b. A deadline past, or too close to leave anything
+// once the AbandonAfters are set aside, gives Brutal. A stop fitted to a short
+// deadline is never silently brutal: it still drains and runs its steps for about
+// half of left, and a force it takes says ErrDeadline.
 func Fit(b Budget, abandonAfter, left time.Duration) (_ Budget, _ time.Duration, fitted bool) {
 	if abandonAfter <= 0 {
 		abandonAfter = lifecycle.DefaultAbandonAfter
 	}
-	if left <= 0 {
-		return Brutal, min(abandonAfter, minAbandonAfter), true
-	}
-	abandonAfter = max(min(abandonAfter, left/4), 1)
+	abandonAfter = min(abandonAfter, max(left/4, minAbandonAfter))
 	limit := left - 2*abandonAfter
+	if limit <= 0 {
+		return Brutal, abandonAfter, true
+	}
 	if d, ok := b.Limit(); ok && (b.kind == brutal || d <= limit) {
 		return b, abandonAfter, false
 	}
 	return After(limit), abandonAfter, true
 }
 
-// minAbandonAfter is the least AbandonAfter Fit leaves a stop whose deadline allows it.
-const minAbandonAfter = time.Millisecond
+// minAbandonAfter is the least AbandonAfter Fit leaves a stop: below it, a step that
+// has returned but not yet been seen to (its goroutine waits for a core on a busy
+// host) would be reported abandoned.
+const minAbandonAfter = 10 * time.Millisecond
 
 // abandonAfter returns how long a forced step of st has before it is abandoned.
 func (m *Mailbox) abandonAfter(st *stopState) time.Duration {

@@ -1,5 +1,0 @@
-package actor_test
-
-import "runtime"
-
-func runtimeGosched() { runtime.Gosched() }
