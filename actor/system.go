@@ -18,20 +18,26 @@ import (
 // protoactor actor. Stopping them gracefully stops everything else Quiesce runs, each
 // by its parent's Children step.
 func TopLevel(system *actor.ActorSystem) []*actor.PID {
-	var roots []*actor.PID
+	// The registry's buckets are read under their own locks, with a callback that
+	// only collects (mailbox.Of takes the same locks): no goroutine per shard, as
+	// the map's channel iterators start.
+	var ids []string
 	for _, bucket := range system.ProcessRegistry.LocalPIDs.LocalPIDs {
-		for item := range bucket.IterBuffered() {
-			if _, ok := item.Val.(*actor.ActorProcess); !ok {
-				continue
+		bucket.IterCb(func(id string, p any) {
+			if _, ok := p.(*actor.ActorProcess); ok {
+				ids = append(ids, id)
 			}
-			pid := system.NewLocalPID(item.Key)
-			mb := mailbox.Of(system, pid)
-			if mb == nil {
-				continue
-			}
-			if parent := mb.Parent(); parent == nil || mailbox.Of(system, parent) == nil {
-				roots = append(roots, pid)
-			}
+		})
+	}
+	var roots []*actor.PID
+	for _, id := range ids {
+		pid := system.NewLocalPID(id)
+		mb := mailbox.Of(system, pid)
+		if mb == nil {
+			continue
+		}
+		if parent := mb.Parent(); parent == nil || mailbox.Of(system, parent) == nil {
+			roots = append(roots, pid)
 		}
 	}
 	return roots
