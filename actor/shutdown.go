@@ -85,7 +85,7 @@ func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots
 	for _, pid := range roots {
 		mb := mailbox.Of(system, pid)
 		if mb == nil {
-			errs = append(errs, fmt.Errorf("%v: %w", pid, ErrNotComponent))
+			errs = append(errs, fmt.Errorf("%s: %w", mailbox.PIDText(pid), ErrNotComponent))
 			continue
 		}
 		if t := mb.Ticket(); t != nil && t.Reason().Kind == lifecycle.Shutdown {
