@@ -18,6 +18,7 @@ import (
 
 	qactor "github.com/quiesce/quiesce/actor"
 	"github.com/quiesce/quiesce/lifecycle"
+	"github.com/quiesce/quiesce/policy"
 	"github.com/quiesce/quiesce/trigger"
 )
 
@@ -94,10 +95,19 @@ func TestShutdownSystemRunsEveryPlanThenShutsTheSystemDown(t *testing.T) {
 // What fired is the reason; an escalation forces.
 func TestShutdownWhenATriggerFiresAndForcesWhenItEscalates(t *testing.T) {
 	sys := newSystem()
-	hold := make(chan struct{})
+	hold, running := make(chan struct{}), make(chan struct{})
 	defer close(hold)
-	pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{New: func() *worker { return &worker{trail: &trail{}} },
-		Steps: []qactor.Step[*worker]{step("flush", 1, hold, true)}})) // defer-flag, honours its ctx
+	flush := qactor.Step[*worker]{Name: "flush", Policy: policy.DeferFlag, Run: func(_ *worker, ctx context.Context) error {
+		close(running)
+		select { // deaf to requests (defer-flag), but it honours a force
+		case <-hold:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}}
+	sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{New: func() *worker { return &worker{trail: &trail{}} },
+		Steps: []qactor.Step[*worker]{flush}}))
 	drain, drainNow := context.WithCancelCause(context.Background())
 	force, forceNow := context.WithCancelCause(context.Background())
 	w, err := trigger.Watch(context.Background(), trigger.Escalate(trigger.Context(drain), trigger.Context(force)))
@@ -110,9 +120,7 @@ func TestShutdownWhenATriggerFiresAndForcesWhenItEscalates(t *testing.T) {
 		done <- tree
 	}()
 	drainNow(errors.New("deploy v2"))
-	for phase, _ := qactor.PhaseOf(sys, pid); phase != lifecycle.Stopping; phase, _ = qactor.PhaseOf(sys, pid) {
-		runtimeGosched()
-	}
+	recv(t, running, "flush to run") // a force before it would skip it
 	forceNow(errors.New("second SIGTERM"))
 	tree := recvWithin(t, done, "the shutdown")
 	require.Len(t, tree.Roots, 1)

@@ -67,12 +67,12 @@ func ExampleExecution_Snapshot() {
 		for _, more := e.RunNext(); more; _, more = e.RunNext() {
 		}
 	}()
-	<-reported // while drain runs
+	await(reported, "drain to report progress") // while drain runs
 	s := e.Snapshot()
 	fmt.Println(s.ID, s.Actor, s.Reason)
 	fmt.Println(s.Step, s.Policy, s.Progress, s.Finished)
 	close(release)
-	<-done
+	await(done, "the plan to end")
 	fmt.Println(e.Snapshot().Finished)
 	// Output:
 	// 000000000000002a listener shutdown: SIGTERM

@@ -13,7 +13,7 @@ import (
 
 // Mailbox is a protoactor-go mailbox that gives its actor a graceful Stopping phase.
 // Make one per actor with Producer; protoactor calls its methods. The methods of its
-// own (Request, Force, SetBudget, Phase, Ticket) are safe from any goroutine.
+// own (Stop, StopBy, Force, SetBudget, Phase, Snapshot, Ticket, Watch, ...) are safe from any goroutine.
 type Mailbox struct {
 	// The message path. Everything here is read on every message.
 	user      queue
