@@ -105,10 +105,11 @@ func (m *Mailbox) refuse(msg any, err error, reason *lifecycle.Reason) {
 	m.metrics.refusal(err)
 	_, inner, sender := actor.UnwrapEnvelope(msg)
 	r := &Refused{Actor: m.self(), Message: inner, Reason: reason, Err: err}
-	if m.ctx == nil {
+	c := m.actx()
+	if c == nil {
 		return
 	}
-	sys := m.ctx.ActorSystem()
+	sys := c.ActorSystem()
 	if sender != nil {
 		if !routed(sys, sender, r) {
 			sys.Root.Send(sender, r)

@@ -109,7 +109,7 @@ func (a *awaiting) terminated(who *actor.PID) {
 // runChildren is the Run of the Children step.
 func runChildren(ctx context.Context) error {
 	m, _ := ctx.Value(mailboxKey{}).(*Mailbox)
-	if m == nil || m.ctx == nil {
+	if m == nil || m.actx() == nil {
 		return errors.New("mailbox: the Children step runs only in a Quiesce mailbox")
 	}
 	return m.stopChildren(ctx)
@@ -121,13 +121,14 @@ func runChildren(ctx context.Context) error {
 // them during the step, and the step counts the Terminated it sees.
 func (m *Mailbox) stopChildren(ctx context.Context) error {
 	st := m.stop.Load()
-	kids := slices.Clone(m.ctx.Children())
+	c := m.actx()
+	kids := slices.Clone(c.Children())
 	total := len(kids)
 	if total == 0 {
 		return nil
 	}
 	w := st.watch()
-	sys := m.ctx.ActorSystem()
+	sys := c.ActorSystem()
 	reason := lifecycle.NewReason(lifecycle.ParentStopping, st.reason)
 	self := m.self()
 	m.mu.Lock()

@@ -92,7 +92,7 @@ func (o *observer) Progress(step string, p lifecycle.Progress) {
 // the last one of an interval goes.
 func (m *Mailbox) progressed(st *stopState, n *Progressed) {
 	every := m.cfg.ProgressEvery
-	if every < 0 || m.ctx == nil || (m.ctx.Parent() == nil && m.watchers.Load() == nil && !m.publishing()) {
+	if c := m.actx(); every < 0 || c == nil || (c.Parent() == nil && m.watchers.Load() == nil && !m.publishing()) {
 		return // nobody to tell
 	}
 	if every == 0 {
@@ -173,8 +173,8 @@ func (o *observer) phaseChanged(st *stopState, from, to lifecycle.Phase) {
 // record: nothing is built for a record nobody keeps.
 func (m *Mailbox) logger(level slog.Level) *slog.Logger {
 	l := m.cfg.Logger
-	if l == nil && m.ctx != nil {
-		l = m.ctx.Logger()
+	if c := m.actx(); l == nil && c != nil {
+		l = c.Logger()
 	}
 	if l != nil && l.Enabled(context.Background(), level) {
 		return l
@@ -183,10 +183,10 @@ func (m *Mailbox) logger(level slog.Level) *slog.Logger {
 }
 
 // publishing reports whether the system publishes events (Settings.Events).
-func (m *Mailbox) publishing() bool { return m.settings.Events && m.ctx != nil }
+func (m *Mailbox) publishing() bool { return m.settings.Events && m.actx() != nil }
 
 func (m *Mailbox) publish(evt any) {
 	if m.publishing() {
-		m.ctx.ActorSystem().EventStream.Publish(evt)
+		m.actx().ActorSystem().EventStream.Publish(evt)
 	}
 }

@@ -28,8 +28,7 @@ type Mailbox struct {
 
 	invoker    actor.MessageInvoker
 	dispatcher actor.Dispatcher
-	processFn  func()        // m.process, made once: a method value allocates each time it is taken
-	ctx        actor.Context // the invoker, which protoactor makes an actor.Context
+	processFn  func() // m.process, made once: a method value allocates each time it is taken
 	cfg        *shared
 	settings   *Settings    // the system's, read when the actor is spawned
 	metrics    *instruments // the system's, or nil: no meter provider
@@ -178,10 +177,11 @@ func (m *Mailbox) parentFinalizing() bool {
 	if pm := m.parentMB.Load(); pm != nil {
 		return pm.finalized.Load()
 	}
-	if m.ctx == nil || m.ctx.Parent() == nil {
+	c := m.actx()
+	if c == nil || c.Parent() == nil {
 		return false
 	}
-	p := Of(m.ctx.ActorSystem(), m.ctx.Parent())
+	p := Of(c.ActorSystem(), c.Parent())
 	return p != nil && p.finalized.Load()
 }
 
@@ -230,12 +230,19 @@ func (m *Mailbox) pushSys(msg any) {
 func (m *Mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher actor.Dispatcher) {
 	m.invoker = invoker
 	m.dispatcher = dispatcher
-	m.ctx, _ = invoker.(actor.Context)
 	m.settings = defaults
-	if m.ctx != nil {
-		m.settings = settingsOf(m.ctx.ActorSystem())
-		m.metrics = instrumentsOf(m.ctx.ActorSystem())
+	if c := m.actx(); c != nil {
+		m.settings = settingsOf(c.ActorSystem())
+		m.metrics = instrumentsOf(c.ActorSystem())
 	}
+}
+
+// actx returns the actor's protoactor context: the invoker, which protoactor makes
+// an actor.Context (asserted when needed rather than kept twice: every idle actor
+// would carry the copy).
+func (m *Mailbox) actx() actor.Context {
+	c, _ := m.invoker.(actor.Context)
+	return c
 }
 
 // Start is called by protoactor once the actor is registered.

@@ -139,11 +139,11 @@ func (m *Mailbox) tell(st *stopState, n Notice) {
 // them in the order they were sent. Published on the EventStream by the caller,
 // outside st.noticeMu: a subscriber may call back into the mailbox.
 func (m *Mailbox) post(n Notice, also *actor.PID) {
-	if m.ctx == nil {
+	c := m.actx()
+	if c == nil {
 		return
 	}
-	sys := m.ctx.ActorSystem()
-	parent := m.ctx.Parent()
+	sys, parent := c.ActorSystem(), c.Parent()
 	if pm := m.parentMB.Load(); pm != nil {
 		pm.PostUserMessage(n) // what the parent's ActorProcess does with a user message
 	} else {
@@ -207,15 +207,16 @@ func (m *Mailbox) Unwatch(watcher *actor.PID) {
 // auto-response pulls (the child waits for its parent, not for them).
 func (m *Mailbox) finishedToWatchers(f *Finished) {
 	ws := m.watchers.Load()
-	if ws == nil || len(*ws) == 0 || m.ctx == nil {
+	c := m.actx()
+	if ws == nil || len(*ws) == 0 || c == nil {
 		return
 	}
 	plain := *f
 	plain.child = nil
-	parent := m.ctx.Parent()
+	parent := c.Parent()
 	for _, w := range *ws {
 		if parent == nil || !w.Equal(parent) {
-			sendToActor(m.ctx.ActorSystem(), w, &plain)
+			sendToActor(c.ActorSystem(), w, &plain)
 		}
 	}
 }
@@ -230,12 +231,12 @@ func (m *Mailbox) postFinished(st *stopState, box *finishedBox) (wait bool) {
 	st.noticeMu.Lock()
 	defer st.noticeMu.Unlock()
 	st.finishedSent = true
-	if m.ctx == nil {
+	c := m.actx()
+	if c == nil {
 		return false
 	}
 	m.finishedToWatchers(f)
-	sys := m.ctx.ActorSystem()
-	parent := m.ctx.Parent()
+	sys, parent := c.ActorSystem(), c.Parent()
 	pm := m.parentMB.Load()
 	if pm == nil && parent != nil {
 		pm = Of(sys, parent)

@@ -402,7 +402,7 @@ func (m *Mailbox) steps(st *stopState, gen uint32) bool {
 func (m *Mailbox) buildExecution(st *stopState) (begin bool) {
 	(*observer)(m).phaseChanged(st, st.from, lifecycle.Stopping)
 	plan := m.cfg.plan
-	if m.cfg.withChildren != nil && m.ctx != nil && len(m.ctx.Children()) > 0 {
+	if m.cfg.withChildren != nil && m.actx() != nil && len(m.actx().Children()) > 0 {
 		plan = m.cfg.withChildren
 	}
 	st.built = true
@@ -554,7 +554,7 @@ func (m *Mailbox) handOver() {
 	st := m.stop.Load()
 	st.handedOver = true
 	m.finalized.Store(true)
-	if len(m.ctx.Children()) == 0 && m.complete(st) {
+	if len(m.actx().Children()) == 0 && m.complete(st) {
 		return // parentHeard goes on
 	}
 	m.stopProtoactor(st)
@@ -591,7 +591,7 @@ func (m *Mailbox) beforeTerminated(msg *actor.Terminated) (hold bool) {
 	if st == nil || !st.handedOver || st.report.Load() != nil {
 		return false
 	}
-	if kids := m.ctx.Children(); len(kids) == 1 && kids[0].Equal(msg.Who) && m.complete(st) {
+	if kids := m.actx().Children(); len(kids) == 1 && kids[0].Equal(msg.Who) && m.complete(st) {
 		st.heldLast = msg
 		return true
 	}
@@ -654,7 +654,7 @@ func (m *Mailbox) afterTerminated() {
 	st := m.stop.Load()
 	// Only once protoactor has had its Stop (a Terminated can come between the plan's
 	// end and the hand-over), and only for a stop: a restart ends in resumed.
-	if st == nil || !st.handedOver || st.kind == restartKind || len(m.ctx.Children()) > 0 {
+	if st == nil || !st.handedOver || st.kind == restartKind || len(m.actx().Children()) > 0 {
 		return
 	}
 	from, ok := m.phase.Load().Advance(lifecycle.Stopped)
@@ -722,7 +722,7 @@ func (m *Mailbox) runStart() (err error) {
 			err = fmt.Errorf("start hook panicked: %v", r)
 		}
 	}()
-	return m.cfg.Start(m.ctx)
+	return m.cfg.Start(m.actx())
 }
 
 // Force forces the stop under way, or begins one and forces it: the running step's
@@ -915,24 +915,24 @@ func (v *stepValues) Value(key any) any {
 // it, as Receive would, until it returns.
 func ActorContext(ctx context.Context) actor.Context {
 	if m, _ := ctx.Value(mailboxKey{}).(*Mailbox); m != nil {
-		return m.ctx
+		return m.actx()
 	}
 	return nil
 }
 
 // Parent returns the actor's parent, or nil for one spawned from the root.
 func (m *Mailbox) Parent() *actor.PID {
-	if m.ctx == nil {
-		return nil
+	if c := m.actx(); c != nil {
+		return c.Parent()
 	}
-	return m.ctx.Parent()
+	return nil
 }
 
 func (m *Mailbox) self() *actor.PID {
-	if m.ctx == nil {
-		return nil
+	if c := m.actx(); c != nil {
+		return c.Self()
 	}
-	return m.ctx.Self()
+	return nil
 }
 
 func (m *Mailbox) label() string {

@@ -107,8 +107,8 @@ ring freed whenever the queue empties is allocated again by the next message.`,
 	one("capacity-off-by-one",
 		`Capacity bounds the user queue: a message that finds it full is refused with ErrFull.`,
 		"mailbox/queue.go",
-		"case limit > 0 && q.n >= limit:",
-		"case limit > 0 && q.n > limit:"),
+		"case limit > 0 && int(q.n) >= limit:",
+		"case limit > 0 && int(q.n) > limit:"),
 
 	// mailbox: admission and notices.
 	one("refusal-not-counted",
