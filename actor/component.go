@@ -30,10 +30,14 @@ type Component[A actor.Actor] struct {
 	// An error stops the component with reason StartFailed.
 	Start []func(a A, c actor.Context) error
 	// Deadline bounds every stop of the component, such as a pod's 30 s termination
-	// grace period; zero means none. Props checks that the steps' Timeouts fit it,
-	// before anything runs, and each stop must end within it from its first request:
-	// its budget and AbandonAfter are fitted to it (see mailbox.Fit), so a stop that
-	// runs long is forced in time, with cause mailbox.ErrDeadline.
+	// grace period; zero means none. Each stop must end within it from its first
+	// request: its budget and AbandonAfter are fitted to it, keeping a reserve for a
+	// force and what follows it (the forced step's return, each Always step, the
+	// abandonments; see mailbox.Fit), so a stop that runs long is forced in time,
+	// with cause mailbox.ErrDeadline. Props checks, before anything runs, that the
+	// steps' Timeouts fit what the deadline leaves them once the reserve is set
+	// aside: a pod's 30 s, with the default AbandonAfter and one Always step, leaves
+	// the steps 24 s (the Children step the mailbox adds counts as one more).
 	Deadline time.Duration
 	// Capacity bounds the mailbox; zero means unbounded. See mailbox.Config.
 	Capacity int

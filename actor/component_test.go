@@ -130,7 +130,7 @@ func TestTheChildrenStepIsPlacedAnywhereOnceAndItsPlacementIsValidated(t *testin
 		{"last", []qactor.Step[*worker]{{Name: "flush", Run: run}, kids}, 0, []string{"flush", "children"}},
 		{"under a Deadline, with a Timeout that fits", []qactor.Step[*worker]{
 			{Name: "drain", Policy: policy.DeferFlag, Timeout: 20 * time.Second, Run: run},
-			qactor.Children[*worker](policy.DeferFlag, 10*time.Second),
+			qactor.Children[*worker](policy.DeferFlag, 6*time.Second), // 30 s less the reserve of 4 s
 		}, 30 * time.Second, []string{"drain", "children"}},
 	}
 	for _, tc := range valid {
@@ -174,8 +174,8 @@ func TestTheChildrenStepIsPlacedAnywhereOnceAndItsPlacementIsValidated(t *testin
 			assert.Equal(t, "children", pe.Step)
 			assert.ErrorIs(t, err, lifecycle.ErrNoTimeout)
 		}},
-		{"not placed, in a plan that fills its Deadline", []qactor.Step[*worker]{
-			{Name: "drain", Policy: policy.DeferFlag, Timeout: 30 * time.Second, Run: run},
+		{"not placed, in a plan that fills what its Deadline leaves the steps", []qactor.Step[*worker]{
+			{Name: "drain", Policy: policy.DeferFlag, Timeout: 26 * time.Second, Run: run}, // 30 s less the reserve
 		}, 30 * time.Second, func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, mailbox.ErrConfig)
 			assert.ErrorContains(t, err, "place mailbox.ChildrenStep in it")

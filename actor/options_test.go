@@ -28,16 +28,47 @@ func TestAComponentsDeadlineBoundsEachOfItsStops(t *testing.T) {
 		pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{
 			New:      func() *worker { return &worker{trail: &trail{}} },
 			Deadline: 2 * time.Second,
-			Steps: []qactor.Step[*worker]{{Name: "flush", Policy: policy.DeferFlag, Timeout: time.Second,
+			Steps: []qactor.Step[*worker]{{Name: "flush", Policy: policy.DeferFlag, Timeout: 500 * time.Millisecond,
 				Run: func(*worker, context.Context) error { time.Sleep(time.Hour); return nil }}}, // deaf
 		}))
 		synctest.Wait()
 		start := time.Now()
 		rep, err := qactor.Stop(context.Background(), sys, pid, errors.New("deploy"))
 		require.NoError(t, err)
-		assert.Equal(t, 1500*time.Millisecond, time.Since(start), "forced at 1 s, abandoned half a second later: within the 2 s")
+		// The reserve is 1 s: AbandonAfter cut to 250 ms, four of them (the forced step,
+		// the Children step the mailbox adds, which is Always, and a margin).
+		assert.Equal(t, 1250*time.Millisecond, time.Since(start), "forced at 1 s, abandoned 250 ms later: within the 2 s")
 		assert.ErrorIs(t, rep.Forced, mailbox.ErrDeadline)
 		assert.Equal(t, lifecycle.Abandoned, rep.Steps[0].Status)
+		time.Sleep(time.Hour)
+		settle()
+	})
+}
+
+// The deadline holds however many Always steps come after a force: each may take
+// its own AbandonAfter and be abandoned one more later, and the reserve counts them.
+func TestAComponentsDeadlineHoldsWithDeafAlwaysStepsAfterTheForce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := newSystem()
+		deaf := func(*worker, context.Context) error { time.Sleep(time.Hour); return nil }
+		pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{
+			New:      func() *worker { return &worker{trail: &trail{}} },
+			Deadline: time.Second,
+			Steps: []qactor.Step[*worker]{
+				{Name: "drain", Policy: policy.DeferFlag, Timeout: 300 * time.Millisecond, Run: deaf},
+				{Name: "flush", Timeout: 100 * time.Millisecond, Always: true, Run: deaf},
+				{Name: "close", Timeout: 100 * time.Millisecond, Always: true, Run: deaf},
+			},
+		}))
+		synctest.Wait()
+		start := time.Now()
+		rep, err := qactor.Stop(context.Background(), sys, pid, errors.New("deploy"))
+		require.NoError(t, err)
+		assert.LessOrEqual(t, time.Since(start), time.Second, "the stop ended within its deadline")
+		assert.ErrorIs(t, rep.Forced, mailbox.ErrDeadline)
+		for _, s := range rep.Steps {
+			assert.Equal(t, lifecycle.Abandoned, s.Status, "%s: deaf to everything", s.Name)
+		}
 		time.Sleep(time.Hour)
 		settle()
 	})

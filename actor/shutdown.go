@@ -61,9 +61,10 @@ var ErrIncomplete = errors.New("quiesce: shutdown incomplete")
 // The algorithm:
 //  1. Each root is asked to stop with reason Shutdown, by ctx's deadline if it has
 //     one (mailbox.Mailbox.StopBy): its budget is the smaller of its own and what
-//     the deadline leaves once its force and the abandonment after it are set aside,
-//     and its AbandonAfter shrinks to fit a short deadline (mailbox.Fit), so that a
-//     1 s Shutdown still drains and runs the steps for about half a second. The
+//     the deadline leaves once a reserve for its force and what follows it (the
+//     forced step's return, each Always step, the abandonments) is set aside, and
+//     its AbandonAfter shrinks to fit a short deadline (mailbox.Fit), so that a 1 s
+//     Shutdown still drains and runs the steps for about half a second. The
 //     children inherit the deadline. Nothing turns brutal silently: a force that
 //     comes from the deadline says mailbox.ErrDeadline.
 //  2. A root that an earlier Shutdown is stopping already is forced instead: a

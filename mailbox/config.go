@@ -202,6 +202,7 @@ type shared struct {
 	Config
 	plan         *lifecycle.Plan
 	withChildren *lifecycle.Plan // the plan with Children first; nil when the plan places it
+	always       int             // the plan's Always steps: each needs time after a force (Fit)
 }
 
 // ErrConfig matches every error Producer returns for a bad Config.
@@ -236,13 +237,28 @@ func newShared(cfg Config) (*shared, error) {
 	}
 	placed := false
 	for i, step := range s.plan.Steps() {
+		if step.Always {
+			s.always++
+		}
 		if step.Name != childrenStepName {
 			continue
 		}
 		if reflect.ValueOf(step.Run).Pointer() != reflect.ValueOf(runChildren).Pointer() {
-			errs = append(errs, fmt.Errorf("plan step %d %q: the name is reserved for mailbox.ChildrenStep", i+1, step.Name))
+			errs = append(errs, fmt.Errorf("plan step %d %q: the name is reserved for mailbox.ChildrenStep (qactor.Children)", i+1, step.Name))
 		}
 		placed = true
+	}
+	if !placed {
+		s.always++ // the Children step the mailbox adds for an actor with children
+	}
+	// A plan with a deadline must fit what the deadline leaves its steps once the
+	// reserve for a force, and the abandonments after it, is set aside (Fit): the
+	// steps' Timeouts are checked against that, not against the whole deadline.
+	steps := s.plan.Deadline()
+	if d := s.plan.Deadline(); d > 0 && cfg.AbandonAfter >= 0 {
+		b, abandonAfter, _ := Fit(Infinity, cfg.AbandonAfter, d, s.always)
+		steps, _ = b.Limit()
+		errs = append(errs, fitsDeadline(s.plan, d, steps, abandonAfter, s.always)...)
 	}
 	if !placed && len(errs) == 0 {
 		p, err := s.plan.Prepend(ChildrenStep(policy.DeferFlag, 0))
@@ -250,7 +266,7 @@ func newShared(cfg Config) (*shared, error) {
 			// The plan has an outer deadline, and an unbounded step cannot fit it: the
 			// children then stop first, bounded by what the deadline leaves.
 			total, _ := s.plan.Timeouts()
-			p, err = s.plan.Prepend(ChildrenStep(policy.DeferFlag, s.plan.Deadline()-total))
+			p, err = s.plan.Prepend(ChildrenStep(policy.DeferFlag, steps-total))
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("the plan leaves no time under its deadline to stop children first: place mailbox.ChildrenStep in it: %w", err))
@@ -261,4 +277,26 @@ func newShared(cfg Config) (*shared, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
 	}
 	return s, nil
+}
+
+func alwaysSteps(n int) string {
+	if n == 1 {
+		return "1 Always step"
+	}
+	return fmt.Sprintf("%d Always steps", n)
+}
+
+// fitsDeadline checks that the steps' Timeouts, one after the other, fit in steps,
+// what a deadline leaves them, and names the step where they do not.
+func fitsDeadline(plan *lifecycle.Plan, deadline, steps, abandonAfter time.Duration, always int) []error {
+	var total time.Duration
+	for i, s := range plan.Steps() {
+		total += s.Timeout
+		if total > steps {
+			return []error{&lifecycle.PlanError{Index: i, Step: s.Name, Err: fmt.Errorf(
+				"%w: timeouts reach %v here, over the %v the %v deadline leaves the steps; the rest is the reserve for a force and the abandonments after it (AbandonAfter %v, %s; see Fit): shorten the timeouts, or set a smaller AbandonAfter",
+				lifecycle.ErrOverDeadline, total, steps, deadline, abandonAfter, alwaysSteps(always))}}
+		}
+	}
+	return nil
 }

@@ -16,8 +16,15 @@ import (
 func nop(context.Context) error { return nil }
 
 func TestProducerRefusesABadConfigAndNamesTheProblem(t *testing.T) {
-	tooTight, err := lifecycle.NewPlanWithin(2*time.Second,
-		lifecycle.Step{Name: "flush", Timeout: 2 * time.Second, Run: nop})
+	// A pod's 30 s less the reserve of 6 s (AbandonAfter 1 s; close and the Children
+	// step the mailbox adds are Always steps) leaves the steps 24 s.
+	tooTight, err := lifecycle.NewPlanWithin(30*time.Second,
+		lifecycle.Step{Name: "flush", Timeout: 20 * time.Second, Run: nop},
+		lifecycle.Step{Name: "close", Timeout: 4 * time.Second, Always: true, Run: nop})
+	require.NoError(t, err)
+	overReserve, err := lifecycle.NewPlanWithin(30*time.Second,
+		lifecycle.Step{Name: "flush", Timeout: 20 * time.Second, Run: nop},
+		lifecycle.Step{Name: "close", Timeout: 5 * time.Second, Always: true, Run: nop})
 	require.NoError(t, err)
 	tests := []struct {
 		name string
@@ -41,6 +48,12 @@ func TestProducerRefusesABadConfigAndNamesTheProblem(t *testing.T) {
 			[]string{"leaves no time under its deadline to stop children first", "place mailbox.ChildrenStep"},
 		},
 		{
+			"a plan whose timeouts overrun what the deadline leaves its steps",
+			mailbox.Config{Plan: overReserve},
+			[]string{`plan step 2 "close"`, "timeouts reach 25s here, over the 24s the 30s deadline leaves the steps",
+				"AbandonAfter 1s, 2 Always steps", "set a smaller AbandonAfter"},
+		},
+		{
 			"every problem at once",
 			mailbox.Config{Capacity: -2, AbandonAfter: -1, Budget: mailbox.After(-time.Second)},
 			[]string{"capacity -2 is negative", "AbandonAfter -1ns is negative", "budget -1s: must be positive"},
@@ -59,12 +72,14 @@ func TestProducerRefusesABadConfigAndNamesTheProblem(t *testing.T) {
 }
 
 func TestProducerAcceptsAGoodConfig(t *testing.T) {
-	roomy, err := lifecycle.NewPlanWithin(3*time.Second,
-		lifecycle.Step{Name: "flush", Timeout: 2 * time.Second, Run: nop})
+	// The reserve is 4 s (AbandonAfter 1 s, one Always step: the Children step):
+	// 26 s for the steps, 6 of them for the children.
+	roomy, err := lifecycle.NewPlanWithin(30*time.Second,
+		lifecycle.Step{Name: "flush", Timeout: 20 * time.Second, Run: nop})
 	require.NoError(t, err)
-	placed, err := lifecycle.NewPlanWithin(3*time.Second,
-		lifecycle.Step{Name: "flush", Timeout: 2 * time.Second, Run: nop},
-		mailbox.ChildrenStep(policy.DeferFlag, time.Second))
+	placed, err := lifecycle.NewPlanWithin(30*time.Second,
+		lifecycle.Step{Name: "flush", Timeout: 20 * time.Second, Run: nop},
+		mailbox.ChildrenStep(policy.DeferFlag, 6*time.Second))
 	require.NoError(t, err)
 	tests := []struct {
 		name string

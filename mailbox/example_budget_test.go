@@ -68,34 +68,40 @@ func ExampleBudget() {
 
 // Fit shrinks a budget and an AbandonAfter so that a stop ends by a short deadline.
 func ExampleFit() {
-	// The AbandonAfter is at most a quarter of what is left, the budget what remains
-	// once the force and the abandonment after it are set aside; a budget that fits
-	// already is kept.
+	// The stop keeps a reserve for a force and what follows it: the forced step's
+	// AbandonAfter, twice the AbandonAfter for each Always step after it, and one
+	// AbandonAfter of margin. The AbandonAfter shrinks so that the reserve takes at
+	// most half of what is left; the budget is the rest, unless a smaller one fits.
 	cases := []struct {
 		budget       mailbox.Budget
 		abandonAfter time.Duration
 		left         time.Duration
+		always       int
 	}{
-		{mailbox.Infinity, time.Second, 30 * time.Second}, // a pod's grace period
-		{mailbox.After(10 * time.Second), time.Second, 2 * time.Second},
-		{mailbox.After(200 * time.Millisecond), time.Second, 2 * time.Second},
-		{mailbox.Brutal, time.Second, 2 * time.Second},
-		{mailbox.After(10 * time.Second), 0, 30 * time.Millisecond}, // short: 10 ms for each rung
-		{mailbox.After(10 * time.Second), 0, 15 * time.Millisecond}, // too close: nothing left
-		{mailbox.After(10 * time.Second), 0, -time.Second},          // the deadline has passed
+		{mailbox.Infinity, time.Second, 30 * time.Second, 0}, // a pod's grace period
+		{mailbox.Infinity, time.Second, 30 * time.Second, 1}, // the same, with an Always close step
+		{mailbox.After(10 * time.Second), time.Second, 2 * time.Second, 0},
+		{mailbox.After(10 * time.Second), time.Second, 2 * time.Second, 2},
+		{mailbox.After(200 * time.Millisecond), time.Second, 2 * time.Second, 0},
+		{mailbox.Brutal, time.Second, 2 * time.Second, 0},
+		{mailbox.After(10 * time.Second), 0, 30 * time.Millisecond, 0}, // short: 10 ms for each rung
+		{mailbox.After(10 * time.Second), 0, 15 * time.Millisecond, 0}, // too close: nothing left
+		{mailbox.After(10 * time.Second), 0, -time.Second, 0},          // the deadline has passed
 	}
 	for _, c := range cases {
-		b, abandonAfter, fitted := mailbox.Fit(c.budget, c.abandonAfter, c.left)
-		fmt.Printf("%v within %v: budget %v, abandon after %v, fitted %v\n", c.budget, c.left, b, abandonAfter, fitted)
+		b, abandonAfter, fitted := mailbox.Fit(c.budget, c.abandonAfter, c.left, c.always)
+		fmt.Printf("%v within %v, %d Always: budget %v, abandon after %v, fitted %v\n", c.budget, c.left, c.always, b, abandonAfter, fitted)
 	}
 	// Output:
-	// infinity within 30s: budget 28s, abandon after 1s, fitted true
-	// 10s within 2s: budget 1s, abandon after 500ms, fitted true
-	// 200ms within 2s: budget 200ms, abandon after 500ms, fitted false
-	// brutal within 2s: budget brutal, abandon after 500ms, fitted false
-	// 10s within 30ms: budget 10ms, abandon after 10ms, fitted true
-	// 10s within 15ms: budget brutal, abandon after 10ms, fitted true
-	// 10s within -1s: budget brutal, abandon after 10ms, fitted true
+	// infinity within 30s, 0 Always: budget 28s, abandon after 1s, fitted true
+	// infinity within 30s, 1 Always: budget 26s, abandon after 1s, fitted true
+	// 10s within 2s, 0 Always: budget 1s, abandon after 500ms, fitted true
+	// 10s within 2s, 2 Always: budget 1.004s, abandon after 166ms, fitted true
+	// 200ms within 2s, 0 Always: budget 200ms, abandon after 500ms, fitted false
+	// brutal within 2s, 0 Always: budget brutal, abandon after 500ms, fitted false
+	// 10s within 30ms, 0 Always: budget 10ms, abandon after 10ms, fitted true
+	// 10s within 15ms, 0 Always: budget brutal, abandon after 10ms, fitted true
+	// 10s within -1s, 0 Always: budget brutal, abandon after 10ms, fitted true
 }
 
 // A stop whose outer deadline has passed is forced at once, with ErrDeadline.

@@ -822,7 +822,7 @@ func (m *Mailbox) armBudgetLocked(st *stopState) {
 	}
 	if !st.outer.IsZero() {
 		var fitted bool
-		b, st.abandonLimit, fitted = Fit(b, m.AbandonAfter(), st.outer.Sub(st.began))
+		b, st.abandonLimit, fitted = Fit(b, m.AbandonAfter(), st.outer.Sub(st.began), m.cfg.always)
 		if fitted {
 			cause = ErrDeadline
 		}
@@ -843,21 +843,26 @@ func (m *Mailbox) armBudgetLocked(st *stopState) {
 }
 
 // Fit returns the budget and AbandonAfter that make a stop end by an outer deadline
-// left away from its first request: the AbandonAfter shrinks to a quarter of left,
-// but not under 10 ms (less would abandon steps that are merely waiting for a core),
-// and the budget is the smaller of b and what is left once twice AbandonAfter (the
-// force, then the abandonment after it) are set aside, so that the stop is forced,
-// and abandoned if it must be, by the deadline. fitted reports whether the budget
-// is the deadline's rather than b. A deadline past, or too close to leave anything
-// once the AbandonAfters are set aside, gives Brutal. A stop fitted to a short
-// deadline is never silently brutal: it still drains and runs its steps for about
-// half of left, and a force it takes says ErrDeadline.
-func Fit(b Budget, abandonAfter, left time.Duration) (_ Budget, _ time.Duration, fitted bool) {
+// left away from its first request, for a plan with always Always steps.
+//
+// After a force, the forced step has AbandonAfter to return, and each Always step
+// after it runs for at most AbandonAfter (its Timeout) and is abandoned AbandonAfter
+// later: so the stop sets aside a reserve of 2×(1+always)×AbandonAfter (one
+// AbandonAfter of margin), and the budget is the smaller of b and what is left once
+// the reserve is set aside. The AbandonAfter shrinks so that the reserve takes at
+// most half of left, but not under 10 ms (less would abandon steps that are merely
+// waiting for a core). fitted reports whether the budget is the deadline's rather
+// than b. A deadline past, or too close to leave anything once the reserve is set
+// aside, gives Brutal. A stop fitted to a short deadline is never silently brutal:
+// it still drains and runs its steps for about half of left, and a force it takes
+// says ErrDeadline.
+func Fit(b Budget, abandonAfter, left time.Duration, always int) (_ Budget, _ time.Duration, fitted bool) {
 	if abandonAfter <= 0 {
 		abandonAfter = lifecycle.DefaultAbandonAfter
 	}
-	abandonAfter = min(abandonAfter, max(left/4, minAbandonAfter))
-	limit := left - 2*abandonAfter
+	rungs := time.Duration(2 * (1 + max(always, 0)))
+	abandonAfter = min(abandonAfter, max((left/(2*rungs)).Truncate(time.Millisecond), minAbandonAfter))
+	limit := left - rungs*abandonAfter
 	if limit <= 0 {
 		return Brutal, abandonAfter, true
 	}

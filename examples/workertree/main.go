@@ -17,8 +17,9 @@
 // shutdown is forced, and only the steps marked Always run (workers hand their jobs
 // back, the queue saves). A forced queue does not read the news already in its
 // mailbox, so a job finished in the last moments can be lost; the ledger counts it,
-// and the exit status is 1. Shutdown keeps twice AbandonAfter (2 s) of the
-// deadline for forcing, so a -deadline under 2 s forces at once.
+// and the exit status is 1. Shutdown keeps a reserve of the deadline for forcing
+// and what follows it (mailbox.Fit): at most half of it, so a short -deadline still
+// drains for half its time.
 //
 // The state file is written once, when the queue stops: a run killed outright (a
 // second Ctrl-C, kill -9) leaves the previous file, and the next run does that run's
