@@ -70,12 +70,17 @@ type Attempts struct{ Sent, Resolved, Refused int }
 type CallError struct {
 	Identity, Kind string
 	Attempts       Attempts
-	Err            error // the last error: ctx's cause, or one that cannot be retried
-	Last           error // the last refusal or resolution failure before it, if any
+	Err            error      // the last error: ctx's cause, or one that cannot be retried
+	Last           error      // the last refusal or resolution failure before it, if any
+	PID            *actor.PID // the activation the message was last sent to, if any
 }
 
 func (e *CallError) Error() string {
-	s := fmt.Sprintf("quiesce/cluster: %s/%s: %v (sent %d times, refused %d)", e.Kind, e.Identity, e.Err, e.Attempts.Sent, e.Attempts.Refused)
+	s := fmt.Sprintf("quiesce/cluster: %s/%s: %v (sent %d times, refused %d", e.Kind, e.Identity, e.Err, e.Attempts.Sent, e.Attempts.Refused)
+	if e.PID != nil {
+		s += ", last to " + e.PID.Address + "/" + e.PID.Id
+	}
+	s += ")"
 	if e.Last != nil {
 		s += "; last: " + e.Last.Error()
 	}
@@ -108,9 +113,10 @@ func (k *Caller) Request(ctx context.Context, identity, kind string, msg any) (a
 	ci := cluster.NewClusterIdentity(identity, kind)
 	var at Attempts
 	var last error
+	var sentTo *actor.PID
 	backoff := k.cfg.MinBackoff
 	fail := func(err error) (any, error) {
-		return nil, &CallError{Identity: identity, Kind: kind, Attempts: at, Err: err, Last: last}
+		return nil, &CallError{Identity: identity, Kind: kind, Attempts: at, Err: err, Last: last, PID: sentTo}
 	}
 	retry := func(err error) error {
 		last = err
@@ -136,7 +142,10 @@ func (k *Caller) Request(ctx context.Context, identity, kind string, msg any) (a
 			continue
 		}
 		at.Sent++
+		sentTo = pid
+		done := k.m.sending(pid.Address)
 		res, err := qactor.Result(k.c.ActorSystem.Root.RequestFuture(pid, msg, remaining(ctx, k.cfg.Timeout)))
+		done()
 		var refused *mailbox.Refused
 		switch {
 		case err == nil:
@@ -179,6 +188,8 @@ func (k *Caller) resolve(ctx context.Context, ci *cluster.ClusterIdentity, at *A
 	}
 	at.Resolved++
 	d := min(k.cfg.ResolveTimeout, remaining(ctx, k.cfg.ResolveTimeout))
+	done := k.m.sending(owner)
+	defer done()
 	res, err := k.c.ActorSystem.Root.RequestFuture(actor.NewPID(owner, disthash.PartitionActivatorActorName),
 		&cluster.ActivationRequest{ClusterIdentity: ci}, d).Result()
 	if err != nil {

@@ -176,6 +176,7 @@ func (m *Member) acquire(self *actor.PID, key string, wait time.Duration) ([]byt
 	if m.leave != nil {
 		// This member is leaving: it takes no new activation. Until every peer has
 		// heard so, the refusal waits: a caller that hears it looks elsewhere.
+		m.arrived = time.Now()
 		m.mu.Unlock()
 		select {
 		case <-m.leaving:
@@ -282,6 +283,7 @@ func (m *Member) heard(addr string) {
 	m.mu.Lock()
 	if m.leave != nil {
 		m.answered[addr] = struct{}{}
+		m.arrived = time.Now()
 	}
 	m.mu.Unlock()
 }

@@ -131,6 +131,7 @@ func (m *Member) Leave(ctx context.Context) (*Report, error) {
 	}
 	l.peers = peers
 	clear(m.answered) // the flush of step 4 is for whoever sends during the leave
+	m.arrived = start
 	held := make(map[string]*activation, len(m.acts))
 	for key, a := range m.acts {
 		held[key] = a
@@ -165,7 +166,8 @@ func (m *Member) Leave(ctx context.Context) (*Report, error) {
 		errs = append(errs, fmt.Errorf("quiesce/cluster: step 3: %w: %d identities", ErrStateLost, len(rep.Lost)))
 	}
 
-	// 4. Shut down.
+	// 4. Shut down, once nothing has arrived for a while.
+	m.quiet(deadline.Add(-reserve / 4))
 	m.shutdown(ctx, l)
 	rep.Duration = time.Since(start)
 	return rep, errors.Join(errs...)
@@ -421,6 +423,22 @@ func (m *Member) handoff(l *leave, by time.Time) {
 		}()
 	}
 	wg.Wait()
+}
+
+// quiet waits until nothing has reached this member's grains, and no activation
+// has been refused here, for Config.Quiet, or until by.
+func (m *Member) quiet(by time.Time) {
+	for {
+		m.mu.Lock()
+		next := m.arrived.Add(m.cfg.Quiet)
+		m.mu.Unlock()
+		now := time.Now()
+		if !next.After(now) || !by.After(now) {
+			return
+		}
+		timer := time.NewTimer(min(next.Sub(now), by.Sub(now)))
+		<-timer.C
+	}
 }
 
 // shutdown is step 4: it tells the peers the leave is over, makes sure what the

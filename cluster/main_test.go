@@ -38,7 +38,112 @@ var leaks = []goleak.Option{
 	goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1.1"),
 }
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, leaks...) }
+// The clusters of the tests, started once, together: protoactor's remote.Start
+// writes gRPC's global logger, which the gRPC goroutines of every node started
+// before read (see internal/testnode); a node started after others have run, even
+// after they stopped, races with what they left. Each test stops its own.
+var (
+	leaveFleet, baselineFleet, automanagedFleet *fleet
+)
+
+// fleet is the cluster of one test: its members, a client, perhaps a node
+// outside the cluster, and the tracker of its grains.
+type fleet struct {
+	tr            *tracker
+	ms            []*clusternode.Node
+	client, plain *clusternode.Node
+}
+
+func TestMain(m *testing.M) {
+	var specs []clusternode.Spec
+	var healths []*clusternode.Health
+	var plan []func(nodes []*clusternode.Node)
+	at := 0
+	add := func(f *fleet, ss []clusternode.Spec, members int, plain bool) {
+		from := at
+		specs = append(specs, ss...)
+		at += len(ss)
+		plan = append(plan, func(nodes []*clusternode.Node) {
+			f.ms = nodes[from : from+members]
+			f.client = nodes[from+members]
+			if plain {
+				f.plain = nodes[from+members+1]
+			}
+		})
+	}
+	leaveFleet = &fleet{tr: newTracker()}
+	add(leaveFleet, testProviderSpecs("leave", leaveFleet.tr, 2, true), 2, true)
+	baselineFleet = &fleet{tr: newTracker()}
+	add(baselineFleet, testProviderSpecs("baseline", baselineFleet.tr, 2, false), 2, false)
+	automanagedFleet = &fleet{tr: newTracker()}
+	ss, hs, err := automanagedSpecs("automanaged", automanagedFleet.tr, 2)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	healthFrom := len(specs)
+	healths = hs
+	add(automanagedFleet, ss, 2, false)
+
+	nodes, err := clusternode.StartWith("", specs, func(i int, c *cluster.Cluster) {
+		if i >= healthFrom && i-healthFrom < len(healths) {
+			healths[i-healthFrom].Attach(c)
+		}
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for _, p := range plan {
+		p(nodes)
+	}
+	goleak.VerifyTestMain(m, leaks...)
+}
+
+// testProviderSpecs are members members and a client on one in-memory test
+// provider, and a node outside the cluster if plain.
+func testProviderSpecs(name string, tr *tracker, members int, plain bool) []clusternode.Spec {
+	agent := testprovider.NewInMemAgent()
+	opts := []cluster.ConfigOption{clusternode.QuietGossip}
+	specs := make([]clusternode.Spec, 0, members+2)
+	for range members {
+		specs = append(specs, clusternode.Spec{Name: name, System: quiet(), Provider: testprovider.NewTestProvider(agent), Kinds: []*cluster.Kind{counterKind(tr)}, Options: opts})
+	}
+	// The client is a member without the kind: the test provider's StartClient
+	// dereferences nil (it never sets the provider's cluster, test_provider.go:86-92).
+	specs = append(specs, clusternode.Spec{Name: name, System: quiet(), Provider: testprovider.NewTestProvider(agent), Options: opts})
+	if plain {
+		specs = append(specs, clusternode.Spec{System: quiet(), Plain: true})
+	}
+	return specs
+}
+
+// automanagedSpecs are members members and a client of automanaged providers that
+// poll each other's health endpoint, on loopback, every 100 ms.
+func automanagedSpecs(name string, tr *tracker, members int) ([]clusternode.Spec, []*clusternode.Health, error) {
+	ports, err := clusternode.FreePorts(members)
+	if err != nil {
+		return nil, nil, err
+	}
+	hosts := make([]string, 0, members)
+	for _, p := range ports {
+		hosts = append(hosts, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	const refresh = 100 * time.Millisecond
+	opts := []cluster.ConfigOption{clusternode.QuietGossip}
+	var specs []clusternode.Spec
+	var healths []*clusternode.Health
+	for _, p := range ports {
+		prov, h, err := clusternode.Automanaged(refresh, p, hosts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		healths = append(healths, h)
+		specs = append(specs, clusternode.Spec{Name: name, System: quiet(), Provider: prov, Kinds: []*cluster.Kind{counterKind(tr)}, Options: opts})
+	}
+	specs = append(specs, clusternode.Spec{Name: name, System: quiet(), Provider: clusternode.AutomanagedClient(refresh, hosts...), Client: true, Options: opts})
+	return specs, healths, nil
+}
 
 // bound is how long a test waits for anything before it fails saying what for.
 const bound = 20 * time.Second
@@ -132,7 +237,10 @@ type posted struct{ t *tracker }
 func (p posted) MailboxStarted() {}
 func (p posted) MessagePosted(msg any) {
 	if _, ok := actor.UnwrapEnvelopeMessage(msg).(*wrapperspb.StringValue); ok {
-		p.t.posted <- ""
+		select {
+		case p.t.posted <- "":
+		default: // a test that does not count them
+		}
 	}
 }
 func (p posted) MessageReceived(any) {}
@@ -163,26 +271,6 @@ func quiet() *actor.ActorSystem {
 	}))
 	mailbox.Configure(sys, mailbox.Settings{Events: true})
 	return sys
-}
-
-// testCluster starts members members and one client on the in-memory test
-// provider, and a plain remote node.
-func testCluster(t *testing.T, tr *tracker, members int) (ms []*clusternode.Node, client, plain *clusternode.Node) {
-	t.Helper()
-	agent := testprovider.NewInMemAgent()
-	specs := make([]clusternode.Spec, 0, members+1)
-	for range members {
-		specs = append(specs, clusternode.Spec{System: quiet(), Provider: testprovider.NewTestProvider(agent), Kinds: []*cluster.Kind{counterKind(tr)}, Options: []cluster.ConfigOption{clusternode.QuietGossip}})
-	}
-	// The client is a member without the kind: the test provider's StartClient
-	// dereferences nil (it never sets the provider's cluster, test_provider.go:86-92).
-	specs = append(specs, clusternode.Spec{System: quiet(), Provider: testprovider.NewTestProvider(agent), Options: []cluster.ConfigOption{clusternode.QuietGossip}})
-	specs = append(specs, clusternode.Spec{System: quiet(), Plain: true})
-	nodes, err := clusternode.Start(t.Name(), specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nodes[:members], nodes[members], nodes[members+1]
 }
 
 // stop shuts nodes down, each with a leave, in order.
@@ -275,7 +363,6 @@ func waitN[T any](t *testing.T, ch <-chan T, n int, what string) {
 		}
 	}
 }
-
 
 // values checks that the answers are exactly 1..n: none lost, none served twice.
 func values(t *testing.T, rs []result) {

@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/eventstream"
+	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/quiesce/quiesce/cluster/clusterpb"
 	qremote "github.com/quiesce/quiesce/remote"
@@ -77,6 +78,18 @@ type Config struct {
 	// CallTimeout bounds one message of the leave to one peer, and the probe. Zero
 	// means 2 s.
 	CallTimeout time.Duration
+	// Quiet is how long step 4 of a leave waits with nothing arriving (no message
+	// to a grain, no activation refused) before it shuts remote down: callers whose
+	// topology still has this member keep sending to it until their provider
+	// drops it, and what they send is refused, so they look elsewhere, as long as
+	// remote is up. Set it above the provider's refresh interval (automanaged's
+	// health poll). Zero means 500 ms; it ends, in any case, at the leave's deadline
+	// less a quarter of the reserve.
+	Quiet time.Duration
+	// Linger bounds how long protoactor's removal of the endpoint to a node waits
+	// for the Caller's requests still in flight to that node (see the package doc):
+	// zero means 1 s.
+	Linger time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -94,6 +107,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = 2 * time.Second
+	}
+	if c.Quiet <= 0 {
+		c.Quiet = 500 * time.Millisecond
+	}
+	if c.Linger <= 0 {
+		c.Linger = time.Second
 	}
 	return c
 }
@@ -128,6 +147,9 @@ type Member struct {
 	draining chan struct{}          // closed once the leave has asked every grain to stop
 	leave    *leave                 // (mu) the leave under way, if any
 	answered map[string]struct{}    // (mu) addresses this member's grains have heard from
+	arrived  time.Time              // (mu) when a message last reached a grain, or an activation was refused, during a leave
+	inflight map[string]int         // (mu) the Caller's requests without an answer yet, by address
+	settled  chan struct{}          // (mu) closed, and replaced, when a request in flight ends
 	marks    map[string]time.Time   // (mu) addresses a caller found leaving, until when
 }
 
@@ -150,6 +172,7 @@ func Install(c *cluster.Cluster, cfg Config) (*Member, error) {
 		acts: map[string]*activation{}, parked: map[string][]byte{}, changed: make(chan struct{}),
 		leavers: map[string]*leaver{}, speakers: map[string]bool{},
 		answered: map[string]struct{}{}, marks: map[string]time.Time{},
+		inflight: map[string]int{}, settled: make(chan struct{}),
 	}
 	if _, loaded := members.LoadOrStore(sys, m); loaded {
 		return nil, ErrInstalled
@@ -202,8 +225,13 @@ func (m *Member) Close() {
 	members.CompareAndDelete(m.sys, m)
 }
 
-// onEvent sees what the actor system publishes: the cluster's topology.
+// onEvent sees what the actor system publishes: the cluster's topology, and the
+// end of an endpoint.
 func (m *Member) onEvent(evt any) {
+	if e, ok := evt.(*remote.EndpointTerminatedEvent); ok {
+		m.linger(e.Address)
+		return
+	}
 	t, ok := evt.(*cluster.ClusterTopology)
 	if !ok {
 		return
@@ -235,6 +263,56 @@ func (m *Member) Leaving() <-chan struct{} { return m.leaving }
 // Draining is closed once the leave has asked every grain of this member to stop:
 // from then on they refuse what comes, and drain what was queued.
 func (m *Member) Draining() <-chan struct{} { return m.draining }
+
+// linger runs before protoactor's endpoint manager sees that the endpoint to addr
+// is over (this subscription comes first: Install precedes remote's start). The
+// endpoint writer that stops then closes its gRPC connection at once, which may
+// drop what it had just sent (remote/endpoint_writer.go, closeClientConn): a request
+// of the Caller's sent a moment ago may be lost, and could then only time out. So
+// the removal waits, at most Config.Linger, for the Caller's requests to addr that
+// have no answer yet; meanwhile the Caller sends no new one there (addr is marked
+// leaving).
+func (m *Member) linger(addr string) {
+	timer := time.NewTimer(m.cfg.Linger)
+	defer timer.Stop()
+	for {
+		m.mu.Lock()
+		n := m.inflight[addr]
+		if n > 0 {
+			if until := time.Now().Add(m.cfg.Linger); m.marks[addr].Before(until) {
+				m.marks[addr] = until
+			}
+		}
+		settled := m.settled
+		m.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-settled:
+		case <-timer.C:
+			return
+		case <-m.quit:
+			return
+		}
+	}
+}
+
+// sending counts a request of the Caller's to addr, until done is called.
+func (m *Member) sending(addr string) (done func()) {
+	m.mu.Lock()
+	m.inflight[addr]++
+	m.mu.Unlock()
+	return func() {
+		m.mu.Lock()
+		if m.inflight[addr]--; m.inflight[addr] <= 0 {
+			delete(m.inflight, addr)
+		}
+		close(m.settled)
+		m.settled = make(chan struct{})
+		m.mu.Unlock()
+	}
+}
 
 // Topology returns the members of the last topology this system saw.
 func (m *Member) Topology() []*cluster.Member {

@@ -28,6 +28,7 @@ import (
 
 // Spec is one member or client to start.
 type Spec struct {
+	Name     string // the cluster's name; "" for the one Start is given
 	System   *actor.ActorSystem
 	Provider cluster.ClusterProvider
 	Kinds    []*cluster.Kind
@@ -65,7 +66,11 @@ func (n *Node) Shutdown() {
 // Member installed before it starts. Remotes start one after the other (gated as
 // internal/testnode does); protoactor's StartMember, which sleeps a second once its
 // member has joined (cluster.go:111), runs for all of them at once.
-func Start(name string, specs []Spec) ([]*Node, error) {
+func Start(name string, specs []Spec) ([]*Node, error) { return StartWith(name, specs, nil) }
+
+// StartWith is Start, calling made with each node's cluster before it starts (to
+// attach a Health, say).
+func StartWith(name string, specs []Spec, made func(i int, c *cluster.Cluster)) ([]*Node, error) {
 	gates := testnode.NewGates()
 	defer gates.Release()
 	nodes := make([]*Node, len(specs))
@@ -90,8 +95,15 @@ func Start(name string, specs []Spec) ([]*Node, error) {
 		}
 		hook := &started{ClusterProvider: s.Provider, ch: make(chan struct{})}
 		opts := append([]cluster.ConfigOption{cluster.WithKinds(s.Kinds...)}, s.Options...)
-		cfg := cluster.Configure(name, hook, disthash.New(), remote.Configure("127.0.0.1", s.Port, opt), opts...)
+		cname := name
+		if s.Name != "" {
+			cname = s.Name
+		}
+		cfg := cluster.Configure(cname, hook, disthash.New(), remote.Configure("127.0.0.1", s.Port, opt), opts...)
 		c := cluster.New(s.System, cfg)
+		if made != nil {
+			made(i, c)
+		}
 		m, err := qcluster.Install(c, s.Config)
 		if err != nil {
 			errs = append(errs, err)
