@@ -123,7 +123,10 @@
 //     sleeps: Leave does not call it, and shuts down the same parts itself, in
 //     order (step 4).
 //   - MemberList.Members reads the topology without its lock (member_list.go:124):
-//     the Member keeps its own copy, from the ClusterTopology events.
+//     the Member keeps its own copy, from the ClusterTopology events. (So does
+//     BroadcastEvent, member_list.go:227-236, which the placement actor calls as
+//     each grain ends: a data race with a topology update at the same moment,
+//     which this package cannot avoid.)
 //   - A peer whose topology drops a member publishes EndpointTerminated for it
 //     (member_list.go:220-225); the endpoint writer that stops then closes its
 //     connection, and its reading goroutine publishes one more EndpointTerminated,

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	qactor "github.com/quiesce/quiesce/actor"
+	"github.com/quiesce/quiesce/lifecycle"
 	"github.com/quiesce/quiesce/mailbox"
 	"github.com/quiesce/quiesce/policy"
 )
@@ -55,6 +57,9 @@ func (g Grain[A]) Kind(name string) (*cluster.Kind, error) {
 			return nil // not a cluster activation, or no Member: plain protoactor
 		}
 		state, err := mem.acquire(ctx.Self(), key, g.AcquireTimeout)
+		if errors.Is(err, errRefusing) {
+			return nil // it refuses every message (see watch), and never serves
+		}
 		if err != nil {
 			// Nothing queued for this activation may be handled: it never served, and
 			// the identity may live elsewhere. A forced stop has nothing to drain, and
@@ -72,7 +77,18 @@ func (g Grain[A]) Kind(name string) (*cluster.Kind, error) {
 		mem.started(key, ctx.Self())
 		return nil
 	}
-	c.Start = append([]func(A, actor.Context) error{acquire}, c.Start...)
+	// The component's own start hooks run only for an activation that serves.
+	hooks := make([]func(A, actor.Context) error, 0, len(c.Start)+1)
+	hooks = append(hooks, acquire)
+	for _, h := range c.Start {
+		hooks = append(hooks, func(a A, ctx actor.Context) error {
+			if mem := Of(ctx.ActorSystem()); mem != nil && mem.refuses(ctx.Self()) {
+				return nil
+			}
+			return h(a, ctx)
+		})
+	}
+	c.Start = hooks
 	if g.Save != nil {
 		c.Steps = append(append([]qactor.Step[A](nil), c.Steps...), qactor.Step[A]{
 			Name: HandoffStep, Policy: policy.DeferFlag, Timeout: g.SaveTimeout, Always: true,
@@ -115,12 +131,23 @@ func (g Grain[A]) MustKind(name string) *cluster.Kind {
 // leave makes sure its answers have left before remote shuts down), and their end.
 func watch(next actor.ReceiverFunc) actor.ReceiverFunc {
 	return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+		switch env.Message.(type) {
+		case actor.SystemMessage, actor.AutoReceiveMessage, *cluster.ClusterInit:
+		default:
+			if mem := Of(c.ActorSystem()); mem != nil && mem.refuses(c.Self()) {
+				mem.refuse(c.Self(), env)
+				return
+			}
+		}
 		next(c, env)
 		switch env.Message.(type) {
 		case *actor.Stopped:
 			if ctx, ok := c.(actor.Context); ok {
 				if mem, key, _ := grainOf(ctx); mem != nil {
 					mem.finished(key, ctx.Self())
+				}
+				if mem := Of(ctx.ActorSystem()); mem != nil {
+					mem.unrefuse(ctx.Self())
 				}
 			}
 		default:
@@ -168,6 +195,40 @@ type activation struct {
 
 func (a *activation) end() { a.once.Do(func() { close(a.done) }) }
 
+// errRefusing: the activation is on a leaving member, and refuses what it gets.
+var errRefusing = errors.New("quiesce/cluster: refusing")
+
+// refuses reports whether the activation self only refuses messages.
+func (m *Member) refuses(self *actor.PID) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.refusing[self.Id]
+}
+
+func (m *Member) unrefuse(self *actor.PID) {
+	m.mu.Lock()
+	delete(m.refusing, self.Id)
+	m.mu.Unlock()
+}
+
+// refuse answers a message to a refusing activation with the refusal of a member
+// that is leaving, as the mailbox of a stopping grain would, on any node.
+func (m *Member) refuse(self *actor.PID, env *actor.MessageEnvelope) {
+	m.mu.Lock()
+	m.arrived = time.Now()
+	m.mu.Unlock()
+	r := &mailbox.Refused{Actor: self, Message: env.Message, Err: mailbox.ErrStopping,
+		Reason: lifecycle.NewReason(lifecycle.Shutdown, ErrMemberLeaving)}
+	switch {
+	case env.Sender == nil:
+		m.sys.DeadLetter.SendUserMessage(self, r)
+	case mailbox.RemoteFor(m.sys, env.Sender) != nil:
+		mailbox.RemoteFor(m.sys, env.Sender).Deliver(env.Sender, r)
+	default:
+		m.sys.Root.Send(env.Sender, r)
+	}
+}
+
 // acquire registers a new activation of key and waits until no leaving member
 // holds the identity (its activation there has stopped, or the member has left, or
 // its leave's deadline has passed), returning the state handed off, if any.
@@ -175,14 +236,17 @@ func (m *Member) acquire(self *actor.PID, key string, wait time.Duration) ([]byt
 	m.mu.Lock()
 	if m.leave != nil {
 		// This member is leaving: it takes no new activation. Until every peer has
-		// heard so, the refusal waits: a caller that hears it looks elsewhere.
+		// heard so, the start waits; then the activation refuses every message it
+		// gets, as the member leaving, until the leave stops it (a caller that hears
+		// it looks elsewhere; one that found it gone would try here again).
 		m.arrived = time.Now()
+		m.refusing[self.Id] = true
 		m.mu.Unlock()
 		select {
 		case <-m.leaving:
 		case <-m.quit:
 		}
-		return nil, ErrMemberLeaving
+		return nil, errRefusing
 	}
 	a := &activation{pid: self, done: make(chan struct{})}
 	m.acts[key] = a

@@ -43,7 +43,7 @@ var leaks = []goleak.Option{
 // before read (see internal/testnode); a node started after others have run, even
 // after they stopped, races with what they left. Each test stops its own.
 var (
-	leaveFleet, baselineFleet, automanagedFleet *fleet
+	leaveFleet, baselineFleet, automanagedFleet, deadlineFleet, exampleFleet *fleet
 )
 
 // fleet is the cluster of one test: its members, a client, perhaps a node
@@ -75,6 +75,10 @@ func TestMain(m *testing.M) {
 	add(leaveFleet, testProviderSpecs("leave", leaveFleet.tr, 2, true), 2, true)
 	baselineFleet = &fleet{tr: newTracker()}
 	add(baselineFleet, testProviderSpecs("baseline", baselineFleet.tr, 2, false), 2, false)
+	deadlineFleet = &fleet{tr: newTracker()}
+	add(deadlineFleet, testProviderSpecs("deadline", deadlineFleet.tr, 2, false), 2, false)
+	exampleFleet = &fleet{tr: newTracker()}
+	add(exampleFleet, testProviderSpecs("example", exampleFleet.tr, 2, false), 2, false)
 	automanagedFleet = &fleet{tr: newTracker()}
 	ss, hs, err := automanagedSpecs("automanaged", automanagedFleet.tr, 2)
 	if err != nil {
@@ -158,6 +162,7 @@ type tracker struct {
 	overlaps []string       // identities that had two live activations at once
 	served   map[string]int // request -> times served
 	gate     chan struct{}  // if not nil, every request waits for it to close
+	hold     chan struct{}  // if not nil, the close step waits for it, or its ctx
 	posted   chan string    // a message posted to an activation: its identity
 	starts   chan string    // an activation started serving: its address
 }
@@ -212,7 +217,15 @@ func (g *counter) close(ctx context.Context) error {
 	id := qclusterIdentity(c)
 	g.t.mu.Lock()
 	g.t.live[id]--
+	hold := g.t.hold
 	g.t.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
 	return nil
 }
 

@@ -148,6 +148,7 @@ type Member struct {
 	leave    *leave                 // (mu) the leave under way, if any
 	answered map[string]struct{}    // (mu) addresses this member's grains have heard from
 	arrived  time.Time              // (mu) when a message last reached a grain, or an activation was refused, during a leave
+	refusing map[string]bool        // (mu) activations that only refuse, on a leaving member, by PID Id
 	inflight map[string]int         // (mu) the Caller's requests without an answer yet, by address
 	settled  chan struct{}          // (mu) closed, and replaced, when a request in flight ends
 	marks    map[string]time.Time   // (mu) addresses a caller found leaving, until when
@@ -172,7 +173,7 @@ func Install(c *cluster.Cluster, cfg Config) (*Member, error) {
 		acts: map[string]*activation{}, parked: map[string][]byte{}, changed: make(chan struct{}),
 		leavers: map[string]*leaver{}, speakers: map[string]bool{},
 		answered: map[string]struct{}{}, marks: map[string]time.Time{},
-		inflight: map[string]int{}, settled: make(chan struct{}),
+		inflight: map[string]int{}, settled: make(chan struct{}), refusing: map[string]bool{},
 	}
 	if _, loaded := members.LoadOrStore(sys, m); loaded {
 		return nil, ErrInstalled
