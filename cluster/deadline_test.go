@@ -86,7 +86,7 @@ func TestLeaveForcesAGrainPastTheDeadlineAndStillHandsItsStateOff(t *testing.T) 
 	t.Logf("%v", l.rep)
 	var x *lifecycle.Report
 	for _, r := range l.rep.Tree.Roots {
-		if r.Steps != nil && len(r.Steps) > 0 && r.Verdict() != lifecycle.AllCompleted {
+		if len(r.Steps) > 0 && r.Verdict() != lifecycle.AllCompleted {
 			x = r
 		}
 	}
