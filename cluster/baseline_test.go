@@ -33,7 +33,7 @@ func TestProtoactorShutdownServesTwoActivations(t *testing.T) {
 	waitN(t, tr.posted, 10, "10 requests to reach the grain")
 	waitN(t, tr.starts, 1, "the first activation")
 
-	dropped := make(chan struct{})
+	dropped := make(chan struct{}, 1)
 	sub := client.System().EventStream.Subscribe(func(evt any) {
 		if top, ok := evt.(*cluster.ClusterTopology); ok && len(top.Left) > 0 {
 			select {

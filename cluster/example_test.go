@@ -41,11 +41,11 @@ func ExampleMember_Leave() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("leave: %d grain drained, %v; %d state handed off\n", len(report.Tree.Roots), report.Tree.Verdict, report.HandedOff)
+	fmt.Printf("leave: %d grain drained, %v\n", len(report.Tree.Roots), report.Tree.Verdict)
 	fmt.Println("x after the leave:", add("d"))
 	// Output:
 	// x: 1 2 3
-	// leave: 1 grain drained, all completed; 1 state handed off
+	// leave: 1 grain drained, all completed
 	// x after the leave: 4
 }
 

@@ -188,39 +188,28 @@ func (m *Member) announce(ctx context.Context, l *leave, held map[string]*activa
 	for _, p := range l.peers {
 		pending[p.Address()] = true
 	}
-	ask := func(first bool) {
-		type answer struct {
-			addr     string
-			excluded bool
-			ok       bool
-		}
-		answers := make(chan answer, len(pending))
-		wait := min(m.cfg.CallTimeout, max(time.Until(by), time.Millisecond))
-		if !first {
-			// A peer whose topology excludes this member has dropped its endpoint to
-			// it (cluster.MemberList.TerminateMember), and the answer may be lost
-			// in the endpoint's churn: ask again soon rather than wait long.
-			wait = min(wait, 4*m.cfg.Poll)
-		}
-		for addr := range pending {
-			go func() {
-				msg := &clusterpb.Leaving{MemberId: m.sys.ID, Address: m.sys.Address(), WaitNs: int64(time.Until(l.deadline))}
-				if first {
-					msg.Held = keys
-				}
-				res, err := m.call(addr, msg, wait)
-				ack, ok := res.(*clusterpb.LeavingAck)
-				answers <- answer{addr: addr, excluded: ok && ack.Excluded, ok: err == nil && ok}
-			}()
-		}
-		for n := len(pending); n > 0; n-- {
-			a := <-answers
-			if a.excluded || (first && !a.ok && !m.speaksKnown(a.addr)) {
-				delete(pending, a.addr) // excluded; or a member that does not speak Quiesce: nothing to wait for
-			}
+	// The announcement: every peer hears which identities this member holds.
+	type answer struct {
+		addr     string
+		excluded bool
+		ok       bool
+	}
+	answers := make(chan answer, len(pending))
+	wait := min(m.cfg.CallTimeout, max(time.Until(by), time.Millisecond))
+	for addr := range pending {
+		go func() {
+			msg := &clusterpb.Leaving{MemberId: m.sys.ID, Address: m.sys.Address(), WaitNs: int64(time.Until(l.deadline)), Held: keys}
+			res, err := m.call(addr, msg, wait)
+			ack, ok := res.(*clusterpb.LeavingAck)
+			answers <- answer{addr: addr, excluded: ok && ack.Excluded, ok: err == nil && ok}
+		}()
+	}
+	for n := len(pending); n > 0; n-- {
+		a := <-answers
+		if a.excluded || (!a.ok && !m.speaksKnown(a.addr)) {
+			delete(pending, a.addr) // excluded; or a member that does not speak Quiesce: nothing to wait for
 		}
 	}
-	ask(true)
 	// Every peer that answered knows which identities this member holds: an
 	// activation of one of them there waits for its Released. From now on this
 	// member takes no new activation.
@@ -231,29 +220,17 @@ func (m *Member) announce(ctx context.Context, l *leave, held map[string]*activa
 		l.releases.Add(1)
 		go m.releaseWhenDone(l, key, a)
 	}
-	m.c.Gossip.SetState(cluster.GracefullyLeftKey, &emptypb.Empty{})
+	if len(m.c.GetClusterKinds()) > 0 {
+		// A member (StartMember builds the kinds; a client has none): a client's
+		// gossiper was never started, and its SetState calls a nil throttle
+		// (gossiper.go:106).
+		m.c.Gossip.SetState(cluster.GracefullyLeftKey, &emptypb.Empty{})
+	}
 	if err := m.c.Config.ClusterProvider.Shutdown(true); err != nil {
 		m.sys.Logger().Warn("quiesce/cluster: the provider's shutdown failed", "error", err)
 	}
 	if len(pending) > 0 {
-		ask(false)
-	}
-	if len(pending) > 0 {
-		tick := time.NewTicker(m.cfg.Poll)
-		timer := time.NewTimer(time.Until(by))
-	poll:
-		for len(pending) > 0 {
-			select {
-			case <-tick.C:
-				ask(false)
-			case <-timer.C:
-				break poll
-			case <-ctx.Done():
-				break poll
-			}
-		}
-		tick.Stop()
-		timer.Stop()
+		m.confirm(ctx, l, pending, by)
 	}
 	out := make([]string, 0, len(pending))
 	for addr := range pending {
@@ -261,6 +238,60 @@ func (m *Member) announce(ctx context.Context, l *leave, held map[string]*activa
 	}
 	sort.Strings(out)
 	return out
+}
+
+// confirm asks each peer of pending, every Config.Poll, until its topology excludes
+// this member, or by; it removes from pending the peers that confirmed. A peer
+// whose topology excludes this member has dropped its endpoint to it
+// (cluster.MemberList.TerminateMember), and its answer may be lost in the
+// endpoint's churn (see the package doc): each peer is asked on its own, again and
+// again, each time waiting little, and an answer that comes late still counts.
+func (m *Member) confirm(ctx context.Context, l *leave, pending map[string]bool, by time.Time) {
+	confirmed := make(chan string, len(pending))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for addr := range pending {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(m.cfg.Poll)
+			defer tick.Stop()
+			for {
+				wg.Add(1)
+				go func() { // one question; its answer may come after the next is asked
+					defer wg.Done()
+					msg := &clusterpb.Leaving{MemberId: m.sys.ID, Address: m.sys.Address(), WaitNs: int64(time.Until(l.deadline))}
+					res, err := m.call(addr, msg, min(m.cfg.CallTimeout, 4*m.cfg.Poll, max(time.Until(by), time.Millisecond)))
+					if ack, ok := res.(*clusterpb.LeavingAck); err == nil && ok && ack.Excluded {
+						select {
+						case confirmed <- addr:
+						case <-stop:
+						}
+					}
+				}()
+				select {
+				case <-tick.C:
+				case <-stop:
+					return
+				}
+			}
+		}()
+	}
+	timer := time.NewTimer(time.Until(by))
+	defer timer.Stop()
+wait:
+	for len(pending) > 0 {
+		select {
+		case addr := <-confirmed:
+			delete(pending, addr)
+		case <-timer.C:
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
+	}
+	close(stop)
+	wg.Wait()
 }
 
 // releaseWhenDone waits until the activation of key has stopped, then tells every

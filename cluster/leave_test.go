@@ -36,6 +36,10 @@ func TestLeaveDrainsAndHandsOff(t *testing.T) {
 	tr.gate = gate
 	first := send(caller, "x", "queued-", 20, bound)
 	waitN(t, tr.posted, 20, "the first 20 requests to reach the grain")
+	pid, ok := client.Cluster.PidCache.Get("x", kind)
+	if !ok || pid.Address != leaver.System().Address() {
+		t.Fatalf("the client's PID for x: %v, want one at %s", pid, leaver.System().Address())
+	}
 
 	type left struct {
 		rep *qcluster.Report
@@ -57,10 +61,6 @@ func TestLeaveDrainsAndHandsOff(t *testing.T) {
 	// member leaving, on the requester's node. (From a node outside the cluster: a
 	// member whose topology excludes the leaving one may lose what it sends there,
 	// see the package doc.)
-	pid, ok := client.Cluster.PidCache.Get("x", kind)
-	if !ok {
-		t.Fatal("the client has no PID for x")
-	}
 	// A PID caches the process it was sent through on its own actor system: the
 	// plain node needs its own.
 	pid = actor.NewPID(pid.Address, pid.Id)

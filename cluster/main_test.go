@@ -43,7 +43,7 @@ var leaks = []goleak.Option{
 // before read (see internal/testnode); a node started after others have run, even
 // after they stopped, races with what they left. Each test stops its own.
 var (
-	leaveFleet, baselineFleet, automanagedFleet, deadlineFleet, exampleFleet *fleet
+	leaveFleet, baselineFleet, automanagedFleet, deadlineFleet, exampleFleet, retryFleet *fleet
 )
 
 // fleet is the cluster of one test: its members, a client, perhaps a node
@@ -77,6 +77,8 @@ func TestMain(m *testing.M) {
 	add(baselineFleet, testProviderSpecs("baseline", baselineFleet.tr, 2, false), 2, false)
 	deadlineFleet = &fleet{tr: newTracker()}
 	add(deadlineFleet, testProviderSpecs("deadline", deadlineFleet.tr, 2, false), 2, false)
+	retryFleet = &fleet{tr: newTracker()}
+	add(retryFleet, testProviderSpecs("retry", retryFleet.tr, 1, false), 1, false)
 	exampleFleet = &fleet{tr: newTracker()}
 	add(exampleFleet, testProviderSpecs("example", exampleFleet.tr, 2, false), 2, false)
 	automanagedFleet = &fleet{tr: newTracker()}
@@ -101,7 +103,24 @@ func TestMain(m *testing.M) {
 	for _, p := range plan {
 		p(nodes)
 	}
-	goleak.VerifyTestMain(m, leaks...)
+	code := m.Run()
+	// What a test did not stop (it failed, or was not run): a leave is a no-op
+	// for a member that has left.
+	for _, f := range []*fleet{leaveFleet, baselineFleet, automanagedFleet, deadlineFleet, exampleFleet, retryFleet} {
+		for _, n := range append([]*clusternode.Node{f.client}, f.ms...) {
+			_, _ = n.Member.Leave(context.Background())
+		}
+		if f.plain != nil {
+			f.plain.Shutdown()
+		}
+	}
+	if code == 0 {
+		if err := goleak.Find(leaks...); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // testProviderSpecs are members members and a client on one in-memory test

@@ -47,13 +47,16 @@ type Node struct {
 	Remote *remote.Remote
 	Node   *qremote.Node
 	sys    *actor.ActorSystem
+	once   sync.Once
 }
 
 // System returns the node's actor system.
 func (n *Node) System() *actor.ActorSystem { return n.sys }
 
-// Shutdown shuts a plain node down.
-func (n *Node) Shutdown() {
+// Shutdown shuts a plain node down, once.
+func (n *Node) Shutdown() { n.once.Do(n.shutdown) }
+
+func (n *Node) shutdown() {
 	n.Node.Close()
 	sys := n.sys
 	_ = sys.Root.StopFuture(sys.NewLocalPID("activator")).Wait()
