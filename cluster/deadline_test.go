@@ -93,8 +93,11 @@ func TestLeaveForcesAGrainPastTheDeadlineAndStillHandsItsStateOff(t *testing.T) 
 	if x == nil || x.Verdict() != lifecycle.SomeForced || !errors.Is(x.Forced, mailbox.ErrDeadline) {
 		t.Fatalf("want x forced by the leave's deadline: %v", l.rep.Tree)
 	}
-	if l.rep.HandedOff != 1 {
-		t.Errorf("handed off %d states, want 1", l.rep.HandedOff)
+	// Sent: confirmed, or not (the confirmation comes back through the peer's
+	// endpoint to the leaving member, which protoactor may drop: see the package
+	// doc); the next request shows it arrived.
+	if sent := l.rep.HandedOff + len(l.rep.HandoffUnconfirmed); sent != 1 {
+		t.Errorf("handed off %d states, want 1", sent)
 	}
 	tr.mu.Lock()
 	tr.hold = nil
