@@ -18,10 +18,13 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	qcluster "github.com/quiesce/quiesce/cluster"
 	"github.com/quiesce/quiesce/internal/clusternode"
+	"github.com/quiesce/quiesce/mailbox"
 )
 
 // demoConfig is the demo: members, load, and when the leave comes.
@@ -36,6 +39,8 @@ type demoConfig struct {
 	refresh    time.Duration // automanaged's health poll
 	timeout    time.Duration // each request's total deadline
 	verbose    bool
+	protoactor bool             // the member leaves with protoactor's Cluster.Shutdown(true)
+	defaultCtx bool             // the client sends with protoactor's DefaultContext, not qcluster's Caller
 	command    func() *exec.Cmd // starts this program again, as a member
 }
 
@@ -44,6 +49,7 @@ type ledger struct {
 	sent, answered, timeouts, failed int
 	lost, twice                      int64 // served without the answer arriving; served a second time
 	kept, identities                 int   // counters whose value is the number of answers
+	reset                            int   // counters whose value fell behind their answers: their state was lost
 	leave                            time.Duration
 	p99During, p99Before             time.Duration
 	during                           int // requests that began during the leave
@@ -52,10 +58,17 @@ type ledger struct {
 func (l ledger) String() string {
 	return fmt.Sprintf("ledger: %d requests sent, %d answered, %d lost, %d served twice, %d timeouts, %d failed\n"+
 		"        the leave: %v from SIGTERM to exit; p99 latency during it %v (%d requests; before it %v)\n"+
-		"        counters that kept their value across the leave: %d of %d",
+		"        counters that kept their value across the leave: %d of %d%s",
 		l.sent, l.answered, l.lost, l.twice, l.timeouts, l.failed,
 		l.leave.Round(time.Millisecond), l.p99During.Round(100*time.Microsecond), l.during,
-		l.p99Before.Round(100*time.Microsecond), l.kept, l.identities)
+		l.p99Before.Round(100*time.Microsecond), l.kept, l.identities, reset(l.reset))
+}
+
+func reset(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d started again from 0: their state was lost, and what they lost is not in \"lost\")", n)
 }
 
 // member is a member process of the demo.
@@ -89,7 +102,7 @@ func runDemo(cfg demoConfig, out io.Writer) (ledger, error) {
 	var errs []error
 	for i := range cfg.members {
 		mc := memberConfig{Name: "demo", Port: ports[i], Health: ports[cfg.members+i], Hosts: hosts, Refresh: cfg.refresh,
-			Work: cfg.work, Grace: cfg.grace, Quiet: 3 * cfg.refresh, Verbose: cfg.verbose}
+			Work: cfg.work, Grace: cfg.grace, Quiet: 3 * cfg.refresh, Verbose: cfg.verbose, Protoactor: cfg.protoactor && i == victim}
 		raw, _ := json.Marshal(mc)
 		cmd := cfg.command()
 		cmd.Env = append(cmd.Environ(), memberEnv+"="+string(raw))
@@ -173,7 +186,17 @@ func runDemo(cfg demoConfig, out io.Writer) (ledger, error) {
 				id := "counter-" + strconv.Itoa((w+n)%cfg.identities)
 				ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 				began := time.Now()
-				_, err := caller.Request(ctx, id, kind, wrapperspb.String(fmt.Sprintf("w%d-%d", w, n)))
+				var err error
+				msg := wrapperspb.String(fmt.Sprintf("w%d-%d", w, n))
+				if cfg.defaultCtx {
+					var res any
+					res, err = client.Cluster.Request(id, kind, msg, cluster.WithTimeout(cfg.timeout))
+					if r, ok := res.(*mailbox.Refused); ok {
+						err = r // DefaultContext hands a refusal back as the answer
+					}
+				} else {
+					_, err = caller.Request(ctx, id, kind, msg)
+				}
 				took := time.Since(began)
 				cancel()
 				mu.Lock()
@@ -183,7 +206,7 @@ func runDemo(cfg demoConfig, out io.Writer) (ledger, error) {
 					l.answered++
 					answers[id]++
 					samples = append(samples, sample{began, took})
-				case errors.Is(err, actor.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+				case errors.Is(err, actor.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, remote.ErrTimeout):
 					l.timeouts++
 					failures = append(failures, err)
 				default:
@@ -232,7 +255,12 @@ func runDemo(cfg demoConfig, out io.Writer) (ledger, error) {
 			continue
 		}
 		l.twice += dups
-		l.lost += value - int64(answers[id]) - dups
+		switch diff := value - int64(answers[id]) - dups; {
+		case diff < 0:
+			l.reset++ // the count started again elsewhere: served and lost cannot be told apart
+		default:
+			l.lost += diff
+		}
 		if value == int64(answers[id]) {
 			l.kept++
 		}

@@ -10,6 +10,7 @@
 //
 //	go run ./examples/cluster
 //	go run ./examples/cluster -workers 64 -work 5ms -v
+//	go run ./examples/cluster -protoactor -default-context   # protoactor's own, to compare
 package main
 
 import (
@@ -39,6 +40,8 @@ func main() {
 	flag.DurationVar(&cfg.refresh, "refresh", 200*time.Millisecond, "automanaged's health poll")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "each request's total deadline")
 	flag.BoolVar(&cfg.verbose, "v", false, "every member's output, and protoactor's log")
+	flag.BoolVar(&cfg.protoactor, "protoactor", false, "the member leaves with protoactor's Cluster.Shutdown(true) instead, for comparison")
+	flag.BoolVar(&cfg.defaultCtx, "default-context", false, "the client sends with protoactor's DefaultContext instead of qcluster's Caller")
 	flag.Parse()
 	exe, err := os.Executable()
 	if err != nil {
@@ -51,7 +54,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if l.lost != 0 || l.twice != 0 || l.timeouts != 0 || l.failed != 0 || l.sent != l.answered {
+	if l.lost != 0 || l.twice != 0 || l.timeouts != 0 || l.failed != 0 || l.sent != l.answered || l.kept != l.identities {
 		os.Exit(1)
 	}
 }

@@ -32,6 +32,8 @@ type memberConfig struct {
 	Grace   time.Duration // the leave's deadline, from SIGTERM
 	Quiet   time.Duration // qcluster.Config.Quiet
 	Verbose bool
+	// Protoactor leaves with protoactor's own Cluster.Shutdown(true), for comparison.
+	Protoactor bool
 }
 
 // runMember runs one member until a signal comes on stop, then leaves the cluster
@@ -59,6 +61,13 @@ func runMember(cfg memberConfig, out io.Writer, stop <-chan os.Signal) error {
 	fmt.Fprintf(out, "ready %s\n", sys.Address())
 	<-stop
 	start := time.Now()
+	if cfg.Protoactor {
+		fmt.Fprintln(out, "SIGTERM: protoactor's Cluster.Shutdown(true)")
+		node.Member.Close()
+		node.Cluster.Shutdown(true)
+		fmt.Fprintf(out, "left in %v\n", time.Since(start).Round(time.Millisecond))
+		return nil
+	}
 	fmt.Fprintf(out, "SIGTERM: leaving the cluster (deadline %v)\n", cfg.Grace)
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Grace)
 	defer cancel()
@@ -66,8 +75,12 @@ func runMember(cfg memberConfig, out io.Writer, stop <-chan os.Signal) error {
 	if rep != nil {
 		fmt.Fprint(out, strings.TrimRight(rep.String(), "\n")+"\n")
 		if rep.Tree != nil {
-			total, by := rep.Tree.Components()
-			fmt.Fprintf(out, "grains: %d stopped, %v\n", total, by)
+			drained, refused := 0, 0
+			for _, r := range rep.Tree.Roots {
+				drained += r.Drained
+				refused += r.Refused
+			}
+			fmt.Fprintf(out, "grains: %d messages drained (queued when the drain began), %d refused as the member leaving, sent again elsewhere by the client\n", drained, refused)
 		}
 	}
 	fmt.Fprintf(out, "left in %v\n", time.Since(start).Round(time.Millisecond))
