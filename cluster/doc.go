@@ -40,12 +40,14 @@
 //  1. Announce, then leave membership, and keep serving. The member sends every
 //     peer of its topology Leaving, with the identities it holds (its live
 //     activations) and how long the leave may take, and waits for their answers.
-//     Then it refuses new activations (an activation here fails at once with
-//     ErrMemberLeaving, see below), sets protoactor's gossip key of a graceful
-//     leave, and shuts its provider down, so that the peers' topologies drop it
-//     (the test provider at once, automanaged at the peers' next health poll). Its
-//     grains keep serving, gossip and remote stay up; it asks its peers again every
-//     Config.Poll until each says its topology excludes it, at most
+//     Then it takes no new activation: one that protoactor's placement makes here
+//     (for a caller whose topology still has this member) refuses every message it
+//     gets, with the refusal of a stopping grain whose cause is ErrMemberLeaving,
+//     and never serves. It sets protoactor's gossip key of a graceful leave, and
+//     shuts its provider down, so that the peers' topologies drop it (the test
+//     provider at once, automanaged at the peers' next health poll). Its grains keep
+//     serving, gossip and remote stay up; it asks each peer again, every
+//     Config.Poll, until the peer says its topology excludes it, at most
 //     Config.ExcludeWithin (and a quarter of the leave's time).
 //  2. Drain. It asks every grain to stop, with reason Shutdown and cause
 //     ErrMemberLeaving, by the drain's deadline (the leave's, less Config.Reserve):
@@ -63,12 +65,15 @@
 //     saved, which the owner keeps for the identity's next activation. Then it hands
 //     off what else was saved here. It waits for the owners to confirm, until half
 //     of the reserve is left.
-//  4. Shut down. It tells its peers the leave is over (Left), makes sure what the
-//     grains answered during the leave has left (a round trip to each node they
-//     heard from), and shuts down the identity lookup, gossip, Quiesce's remote Node
-//     and protoactor remote, and the actor system. Leave returns a Report: how long
-//     each step took, the peers that did not confirm, the grains' tree report, the
-//     states handed off and any lost.
+//  4. Shut down. Once nothing has reached it for Config.Quiet (no message to a
+//     grain, no activation refused: callers whose provider has not yet dropped it
+//     still send, are refused, and look elsewhere, as long as remote is up), it
+//     tells its peers the leave is over (Left), makes sure what the grains answered
+//     during the leave has left (a round trip to each node they heard from), and
+//     shuts down the identity lookup, gossip, Quiesce's remote Node and protoactor
+//     remote, and the actor system. Leave returns a Report: how long step 1 took,
+//     the peers that did not hear or did not confirm, the grains' tree report, the
+//     states handed off (confirmed or not) and any lost.
 //
 // # Never two live activations
 //
@@ -90,16 +95,17 @@
 //   - Step 1: the drain begins anyway. A peer that did not confirm is named in
 //     Report.Unconfirmed and may route activations here: they are refused
 //     (ErrMemberLeaving), and the Caller sends the message elsewhere. A peer that did
-//     not hear the announcement at all may activate an identity before its old
-//     activation here has stopped: the one case of two live activations, named in
-//     the report.
+//     not hear the announcement at all (Report.Unannounced) may activate an
+//     identity before its old activation here has stopped: the one case of two live
+//     activations, and the leave returns an error that says so.
 //   - Step 2: grains still running are forced (mailbox.ErrDeadline with
 //     ErrMemberLeaving), then abandoned, as any Quiesce stop; the messages still
 //     queued are refused with the reason, never dropped; the state step is Always,
 //     so it runs after a force, with the force budget. The report's tree says which.
 //   - Step 3: a state whose owner did not confirm is named in
-//     Report.HandoffUnconfirmed; a state with no owner (no other member) in
-//     Report.Lost, and Leave returns ErrStateLost.
+//     Report.HandoffUnconfirmed (it was sent; the confirmation may have been lost,
+//     see below); a state with no owner (no other member) in Report.Lost, and Leave
+//     returns ErrStateLost.
 //   - An activation elsewhere waits at most Grain.AcquireTimeout, and at most until
 //     the leaving member's deadline (plus Config.CallTimeout): past the first it
 //     fails with ErrNotReleased, refusing what was queued for it (the Caller sends
@@ -113,7 +119,10 @@
 // A refusal (the grain stops, its member leaves, its mailbox is full) or a dead
 // letter means the message was not handled: Request resolves again and sends it
 // again, after a backoff. A request with no answer may have been handled: Request
-// never sends it twice, and returns the error.
+// never sends it twice, and returns the error. When protoactor is about to drop its
+// endpoint to a node (a member left the topology), the Member holds that back, at
+// most Config.Linger, until the Caller's requests to that node have their answers,
+// and the Caller sends no new one there (see below for why).
 //
 // # protoactor's rough edges, and how this package goes around them
 //
@@ -131,10 +140,15 @@
 //     (member_list.go:220-225); the endpoint writer that stops then closes its
 //     connection, and its reading goroutine publishes one more EndpointTerminated,
 //     which stops the next writer to that address (remote/endpoint_writer.go:126-145,
-//     318-320): for a while, what that peer sends the leaving member may be lost. So
-//     the leave sends its messages from the leaving member, which keeps its
-//     endpoints, and asks again where it needs an answer; the Caller stops sending
-//     to a member once it knows it leaves.
+//     318-320), and closing a connection drops what the writer had just sent: for a
+//     while, what that peer sends the leaving member may be lost. So the leave
+//     sends its messages from the leaving member, which keeps its endpoints, and
+//     asks again where it needs an answer; its Member's EventStream subscription,
+//     which comes before remote's (Install precedes StartMember), holds the
+//     endpoint's removal back while the Caller has requests in flight there
+//     (Config.Linger). (An Unsubscribe on an EventStream moves the last subscription
+//     into the removed one's place, eventstream.go:60-88: a subscription removed
+//     before the Member's can put protoactor's ahead of it.)
 //   - An endpoint writer to an address where nobody listens retries its connection
 //     five times, two seconds apart, before anything else (endpoint_writer.go:44-52),
 //     and stopping remote waits for it: step 4's round trips go only to nodes the
@@ -153,4 +167,9 @@
 //   - Gossip's informer shuffles members with one math/rand.Rand for the process,
 //     without a lock (informer.go:25, 122): members that share a process race; tests
 //     that run several members in one process make their gossip tick hourly.
+//   - A client's gossiper never starts, and its SetState calls a nil throttle
+//     (gossiper.go:106): Leave sets the gossip key on members only.
+//   - The remote BlockList reads its set without the lock Block takes
+//     (remote/blocklist.go:27-29, 42-45): in one member, gossip and an automanaged
+//     poll race on it (examples/cluster's test tells these reports from its own).
 package cluster

@@ -26,8 +26,9 @@ type Report struct {
 	Address string
 	// Step 1: leave membership, keep serving.
 	Peers       int           // the members this one told it is leaving
+	Unannounced []string      // peers that did not answer the announcement (or do not speak Quiesce)
 	Excluded    time.Duration // from the leave's start until every peer's topology excluded it
-	Unconfirmed []string      // peers that did not confirm in time (or could not be asked)
+	Unconfirmed []string      // peers that heard it, and did not confirm their topology excludes it in time
 	// Step 2: drain. The grains' stop, one root per activation.
 	Tree *qactor.Tree
 	// Step 3: hand off.
@@ -43,6 +44,9 @@ func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "leave of %s (%s) in %v\n", r.Member, r.Address, r.Duration.Round(time.Millisecond))
 	fmt.Fprintf(&b, "  1. left membership: %d peers excluded it after %v", r.Peers, r.Excluded.Round(time.Millisecond))
+	if len(r.Unannounced) > 0 {
+		fmt.Fprintf(&b, " (did not hear it: %s)", strings.Join(r.Unannounced, ", "))
+	}
 	if len(r.Unconfirmed) > 0 {
 		fmt.Fprintf(&b, " (unconfirmed: %s)", strings.Join(r.Unconfirmed, ", "))
 	}
@@ -141,8 +145,11 @@ func (m *Member) Leave(ctx context.Context) (*Report, error) {
 	var errs []error
 
 	// 1. Leave membership, keep serving.
-	rep.Unconfirmed = m.announce(ctx, l, held, start.Add(min(m.cfg.ExcludeWithin, total/4)))
+	rep.Unannounced, rep.Unconfirmed = m.announce(ctx, l, held, start.Add(min(m.cfg.ExcludeWithin, total/4)))
 	rep.Excluded = time.Since(start)
+	if len(rep.Unannounced) > 0 {
+		errs = append(errs, fmt.Errorf("quiesce/cluster: step 1: %d peers did not hear which identities this member holds", len(rep.Unannounced)))
+	}
 	if len(rep.Unconfirmed) > 0 {
 		errs = append(errs, fmt.Errorf("quiesce/cluster: step 1: %d peers did not confirm they exclude this member", len(rep.Unconfirmed)))
 	}
@@ -177,8 +184,8 @@ func (m *Member) Leave(ctx context.Context) (*Report, error) {
 // identities it holds, refuses new activations once they all know, leaves
 // membership (the gossip key of a graceful leave, and the provider), and asks again
 // until every peer's topology excludes this member or by is reached. It returns the
-// peers that did not confirm.
-func (m *Member) announce(ctx context.Context, l *leave, held map[string]*activation, by time.Time) []string {
+// peers that did not answer the announcement, and those that did not confirm.
+func (m *Member) announce(ctx context.Context, l *leave, held map[string]*activation, by time.Time) (unannounced, unconfirmed []string) {
 	keys := make([]string, 0, len(held))
 	for k := range held {
 		keys = append(keys, k)
@@ -206,8 +213,14 @@ func (m *Member) announce(ctx context.Context, l *leave, held map[string]*activa
 	}
 	for n := len(pending); n > 0; n-- {
 		a := <-answers
-		if a.excluded || (!a.ok && !m.speaksKnown(a.addr)) {
-			delete(pending, a.addr) // excluded; or a member that does not speak Quiesce: nothing to wait for
+		switch {
+		case a.excluded:
+			delete(pending, a.addr)
+		case !a.ok:
+			// No answer, or a member that does not speak Quiesce: it does not know
+			// which identities this member holds, and is not asked again.
+			unannounced = append(unannounced, a.addr)
+			delete(pending, a.addr)
 		}
 	}
 	// Every peer that answered knows which identities this member holds: an
@@ -232,12 +245,12 @@ func (m *Member) announce(ctx context.Context, l *leave, held map[string]*activa
 	if len(pending) > 0 {
 		m.confirm(ctx, l, pending, by)
 	}
-	out := make([]string, 0, len(pending))
 	for addr := range pending {
-		out = append(out, addr)
+		unconfirmed = append(unconfirmed, addr)
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(unannounced)
+	sort.Strings(unconfirmed)
+	return unannounced, unconfirmed
 }
 
 // confirm asks each peer of pending, every Config.Poll, until its topology excludes
@@ -365,13 +378,6 @@ func (m *Member) ownerOf(key string) string {
 	rdv := cluster.NewRendezvous()
 	rdv.UpdateMembers(owners)
 	return rdv.GetByClusterIdentity(cluster.NewClusterIdentity(identity, kind))
-}
-
-// speaksKnown reports whether the probe of addr found it speaks this package.
-func (m *Member) speaksKnown(addr string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.speakers[addr]
 }
 
 // drain is step 2: it waits for the grains' stops, begun by beginDrain, until the
