@@ -64,7 +64,7 @@ func TestChildrenStopFirstWhenThePlanDoesNotPlaceThem(t *testing.T) {
 		assert.Less(t, i, parentClose, "%s stops before the parent's own first step", c)
 	}
 	require.Len(t, rep.Steps, 2)
-	assert.Equal(t, mailbox.ChildrenStep, rep.Steps[0].Name, "the implicit step shows in the report")
+	assert.Equal(t, "children", rep.Steps[0].Name, "the implicit step shows in the report")
 	assert.Equal(t, lifecycle.Completed, rep.Steps[0].Status)
 	require.Len(t, rep.Children, 2, "the children's reports are nested in the parent's")
 	for _, c := range rep.Children {

@@ -32,7 +32,7 @@ type Component[A actor.Actor] struct {
 	// Deadline bounds every stop of the component, such as a pod's 30 s termination
 	// grace period; zero means none. Props checks that the steps' Timeouts fit it,
 	// before anything runs, and each stop must end within it from its first request:
-	// its budget and force budget are fitted to it (see mailbox.Fit), so a stop that
+	// its budget and AbandonAfter are fitted to it (see mailbox.Fit), so a stop that
 	// runs long is forced in time, with cause mailbox.ErrDeadline.
 	Deadline time.Duration
 	// Capacity bounds the mailbox; zero means unbounded. See mailbox.Config.
@@ -40,9 +40,9 @@ type Component[A actor.Actor] struct {
 	// Budget is how long a stop may take before it is forced. The zero value is
 	// mailbox.Infinity.
 	Budget mailbox.Budget
-	// ForceBudget is how long a forced step may take to return before it is
-	// abandoned. Zero means lifecycle.DefaultForceBudget.
-	ForceBudget time.Duration
+	// AbandonAfter is how long a forced step may take to return before it is
+	// abandoned. Zero means lifecycle.DefaultAbandonAfter.
+	AbandonAfter time.Duration
 	// Order is how children are stopped: mailbox.Parallel or mailbox.Reverse.
 	Order mailbox.Order
 	// Logger takes the component's log records; nil means the actor system's. See
@@ -89,10 +89,10 @@ type Step[A any] struct {
 }
 
 // Children is the built-in step that stops the component's children gracefully, each
-// with reason ParentStopping, and waits for them; see mailbox.Children. It always
+// with reason ParentStopping, and waits for them; see mailbox.ChildrenStep. It always
 // runs, even after a force, which it passes on to the children.
 func Children[A any](p policy.Policy, timeout time.Duration) Step[A] {
-	return Step[A]{Name: mailbox.ChildrenStep, Policy: p, Timeout: timeout, Always: true, children: true}
+	return Step[A]{Name: mailbox.ChildrenStep(p, timeout).Name, Policy: p, Timeout: timeout, Always: true, children: true}
 }
 
 // ErrNoNew is returned by Props for a Component without New.
@@ -103,7 +103,7 @@ func (c Component[A]) Plan() (*lifecycle.Plan, error) {
 	steps := make([]lifecycle.Step, len(c.Steps))
 	for i, s := range c.Steps {
 		if s.children {
-			steps[i] = mailbox.Children(s.Policy, s.Timeout)
+			steps[i] = mailbox.ChildrenStep(s.Policy, s.Timeout)
 			continue
 		}
 		steps[i] = lifecycle.Step{Name: s.Name, Policy: s.Policy, Timeout: s.Timeout, Grace: s.Grace, Always: s.Always}
@@ -129,7 +129,7 @@ func (c Component[A]) Props() (*actor.Props, error) {
 		return nil, ErrMailboxOption
 	}
 	cfg := mailbox.Config{
-		Plan: plan, Capacity: c.Capacity, Budget: c.Budget, ForceBudget: c.ForceBudget, Order: c.Order,
+		Plan: plan, Capacity: c.Capacity, Budget: c.Budget, AbandonAfter: c.AbandonAfter, Order: c.Order,
 		Logger: c.Logger, Middleware: c.Middleware,
 	}
 	if hooks := c.Start; len(hooks) > 0 {

@@ -158,27 +158,27 @@ func TestTheChildrenStepIsPlacedAnywhereOnceAndItsPlacementIsValidated(t *testin
 		{"twice", []qactor.Step[*worker]{kids, {Name: "close", Run: run}, kids}, 0, func(t *testing.T, err error) {
 			var pe *lifecycle.PlanError
 			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, mailbox.ChildrenStep, pe.Step)
+			assert.Equal(t, "children", pe.Step)
 			assert.Equal(t, 2, pe.Index)
 			assert.ErrorIs(t, err, lifecycle.ErrDuplicateName)
 		}},
 		{"a step of its own named children", []qactor.Step[*worker]{{Name: "children", Run: run}}, 0, func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, mailbox.ErrConfig)
-			assert.ErrorContains(t, err, `plan step 1 "children": the name is reserved for mailbox.Children`)
+			assert.ErrorContains(t, err, `plan step 1 "children": the name is reserved for mailbox.ChildrenStep`)
 		}},
 		{"under a Deadline, without a Timeout", []qactor.Step[*worker]{
 			{Name: "drain", Policy: policy.DeferFlag, Timeout: 20 * time.Second, Run: run}, kids,
 		}, 30 * time.Second, func(t *testing.T, err error) {
 			var pe *lifecycle.PlanError
 			require.ErrorAs(t, err, &pe)
-			assert.Equal(t, mailbox.ChildrenStep, pe.Step)
+			assert.Equal(t, "children", pe.Step)
 			assert.ErrorIs(t, err, lifecycle.ErrNoTimeout)
 		}},
 		{"not placed, in a plan that fills its Deadline", []qactor.Step[*worker]{
 			{Name: "drain", Policy: policy.DeferFlag, Timeout: 30 * time.Second, Run: run},
 		}, 30 * time.Second, func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, mailbox.ErrConfig)
-			assert.ErrorContains(t, err, "place mailbox.Children in it")
+			assert.ErrorContains(t, err, "place mailbox.ChildrenStep in it")
 		}},
 	}
 	for _, tc := range invalid {
@@ -236,7 +236,7 @@ func TestOptionsAreAppliedToTheActor(t *testing.T) {
 			pid := recv(t, kid, "the parent to spawn its child")
 			sys.Root.Send(pid, "crash")
 			f := recv(t, finished, "the Finished notice of the child's plan")
-			assert.True(t, f.Child.Equal(pid))
+			assert.True(t, f.Actor.Equal(pid))
 			assert.Equal(t, tc.reason, f.Report.Reason.Kind)
 			if tc.reason == lifecycle.Restarting {
 				res, err := qactor.Result(sys.Root.RequestFuture(pid, "ping", bound))
@@ -414,7 +414,7 @@ func TestStopReturnsTheCallersCauseWhenItsCtxEndsFirstAndTheStopGoesOn(t *testin
 	for _, s := range rep.Steps {
 		assert.Equal(t, lifecycle.Completed, s.Status, s.Name)
 	}
-	assert.Equal(t, 0, rep.Requests)
+	assert.Equal(t, 0, rep.StopRequests)
 	assert.Equal(t, "stop requested: deploy", rep.Reason.Error())
 	assert.Equal(t, []string{"w close start", "w close end", "w stopping", "w stopped"}, tr.all())
 	_, live := qactor.PhaseOf(sys, pid)

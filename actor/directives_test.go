@@ -131,7 +131,7 @@ func (s *supervised) take(e any) {
 		}
 		s.phases[e.Actor.Id][e.To]++
 	case *mailbox.Finished:
-		s.finished[e.Child.Id] = append(s.finished[e.Child.Id], e.Report)
+		s.finished[e.Actor.Id] = append(s.finished[e.Actor.Id], e.Report)
 	case mailbox.Notice:
 		s.published = append(s.published, e)
 	}
@@ -453,26 +453,26 @@ func TestADirectiveMidCleanupYieldsANoticeNeverAKill(t *testing.T) {
 			switch n := heard[0].(type) {
 			case *mailbox.DeferredCancel:
 				assert.Equal(t, "deferred", tc.notice)
-				assert.True(t, n.Child.Equal(s.kids[0]), "names the child")
+				assert.True(t, n.Actor.Equal(s.kids[0]), "names the child")
 				assert.Equal(t, "handback", n.Step, "names the step")
 				assert.Equal(t, tc.policy, n.Policy)
-				assert.Equal(t, 1, n.Requests)
+				assert.Equal(t, 1, n.StopRequests)
 				assert.Equal(t, mailbox.Unlimited, n.BudgetLeft)
 				r := new(lifecycle.Reason)
 				require.ErrorAs(t, n.Cause, &r)
 				assert.Equal(t, lifecycle.Restarting, r.Kind, "the request was the Restart directive")
 			case *mailbox.Interrupted:
 				assert.Equal(t, "interrupted", tc.notice)
-				assert.True(t, n.Child.Equal(s.kids[0]))
+				assert.True(t, n.Actor.Equal(s.kids[0]))
 				assert.Equal(t, "handback", n.Step)
-				assert.Equal(t, 1, n.Requests)
+				assert.Equal(t, 1, n.StopRequests)
 			default:
 				t.Fatalf("unexpected notice %T", n)
 			}
 
 			require.Len(t, rep.Steps, 2)
 			assert.Equal(t, tc.work, rep.Steps[0].Status, "handback: %v", rep.Steps[0].Err)
-			assert.Equal(t, 1, rep.Steps[0].Requests)
+			assert.Equal(t, 1, rep.Steps[0].StopRequests)
 			assert.Equal(t, tc.cut, cut.Load(), "the step's ctx is cancelled only under plain")
 			assert.Equal(t, tc.after, rep.Steps[1].Status)
 			assert.Equal(t, lifecycle.Requested, rep.Reason.Kind, "the stop stays a stop")

@@ -84,7 +84,7 @@ func ExampleComponent_Plan() {
 	}.Props()
 	fmt.Println(err)
 	// Output:
-	// plan: 2 steps, budget 25s (deadline 30s)
+	// plan: 2 steps, timeouts 25s (deadline 30s)
 	//   1.  drain  defer-flag  timeout 20s  grace 5s
 	//   2.  close  plain       timeout 5s   grace none  always
 	// lifecycle: plan step 1 "close": a Grace has no effect under the plain policy

@@ -98,7 +98,7 @@ func TestARestartWhileWaitingForChildrenDoesNotResurrectTheActor(t *testing.T) {
 		}},
 	}))
 	recv(t, spawned, "the parent to spawn its child")
-	tk := mailbox.Of(sys, pid).Request(nil, nil)
+	tk := mailbox.Of(sys, pid).Stop(nil, nil)
 	recv(t, childInStep, "the child's step to begin") // the parent waits for its child
 	p, _ := sys.ProcessRegistry.Get(pid)
 	p.SendSystemMessage(pid, &actor.Restart{})
@@ -106,7 +106,7 @@ func TestARestartWhileWaitingForChildrenDoesNotResurrectTheActor(t *testing.T) {
 	recv(t, tk.Done(), "the parent's stop to end")
 
 	rep := tk.Report()
-	assert.Equal(t, 1, rep.Steps[0].Requests, "the Restart was a request to the children step")
+	assert.Equal(t, 1, rep.Steps[0].StopRequests, "the Restart was a request to the children step")
 	assert.Equal(t, 1, rep.Steps[0].Deferred)
 	assert.Equal(t, lifecycle.Requested, rep.Reason.Kind, "the stop stays a stop")
 	assert.Equal(t, int32(1), parents.Load())
@@ -125,7 +125,7 @@ func TestAFailingStartHookStopsTheComponentWithReasonStartFailed(t *testing.T) {
 		Steps: []qactor.Step[*worker]{step("undo", policy.Plain, nil, false)},
 	}))
 	f := recv(t, finished, "the Finished notice")
-	assert.True(t, f.Child.Equal(pid))
+	assert.True(t, f.Actor.Equal(pid))
 	assert.Equal(t, lifecycle.StartFailed, f.Report.Reason.Kind)
 	assert.ErrorContains(t, f.Report.Reason, "start hook 1: no database")
 	assert.Contains(t, tr.all(), "w undo start", "the plan runs to undo what started")
@@ -160,6 +160,6 @@ func TestABoundedMailboxRefusesWhenFullAndNeverDeadlocksAnActorPostingToItself(t
 	var r *mailbox.Refused
 	require.ErrorAs(t, err, &r)
 	assert.Nil(t, r.Reason, "full while running: no stop reason")
-	assert.Equal(t, int64(7), mailbox.Of(sys, pid).Refused(), "6 of the 10 sends and the request were refused, and counted")
+	assert.Equal(t, int64(7), mailbox.Of(sys, pid).RefusedCount(), "6 of the 10 sends and the request were refused, and counted")
 	require.NoError(t, sys.Root.StopFuture(pid).Wait(), "the actor to stop")
 }

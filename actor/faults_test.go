@@ -74,7 +74,7 @@ func TestAShortShutdownIsStillGraceful(t *testing.T) {
 }
 
 // Fault 3, the bound: under a 1 s Shutdown, a step that overruns is forced at half the
-// deadline (the force budget shrinks to a quarter of it), abandoned a quarter later,
+// deadline (the AbandonAfter shrinks to a quarter of it), abandoned a quarter later,
 // and the force says it came from the deadline.
 func TestAShortShutdownFitsItsForceIntoTheDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

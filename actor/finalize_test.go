@@ -47,10 +47,10 @@ func TestTheStopProtoactorRepeatsWhenAParentFinalizesIsNoRequest(t *testing.T) {
 		assert.Equal(t, lifecycle.TimedOut, rep.Steps[0].Status, "the Children step gave up at 1 s")
 		require.Len(t, rep.Children, 1)
 		c := rep.Children[0]
-		assert.Zero(t, c.Requests, "protoactor's repeated Stop is no request")
+		assert.Zero(t, c.StopRequests, "protoactor's repeated Stop is no request")
 		require.Len(t, c.Steps, 1)
 		assert.Equal(t, lifecycle.Completed, c.Steps[0].Status)
-		assert.Zero(t, c.Steps[0].Requests)
+		assert.Zero(t, c.Steps[0].StopRequests)
 		assert.Zero(t, c.Steps[0].Deferred)
 		assert.Equal(t, time.Minute, c.Steps[0].Duration)
 		synctest.Wait()

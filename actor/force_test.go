@@ -63,7 +63,7 @@ func TestAForceReachesEveryDescendantThreeLevelsDown(t *testing.T) {
 		}
 		for _, rep := range []*lifecycle.Report{r, m} {
 			require.Len(t, rep.Steps, 2, rep.Actor)
-			assert.Equal(t, mailbox.ChildrenStep, rep.Steps[0].Name)
+			assert.Equal(t, "children", rep.Steps[0].Name)
 			// Cut by the force, or over at the same instant: its children, forced, are gone.
 			assert.Contains(t, []lifecycle.Status{lifecycle.Forced, lifecycle.Completed}, rep.Steps[0].Status, rep.Actor)
 			assert.Equal(t, 2*time.Second, rep.Steps[0].Duration, rep.Actor)
@@ -79,7 +79,7 @@ func TestAForceReachesEveryDescendantThreeLevelsDown(t *testing.T) {
 		var forced []string
 		for len(published) > 0 {
 			f := <-published
-			forced = append(forced, f.Child.Id+" in "+f.Step)
+			forced = append(forced, f.Actor.Id+" in "+f.Step)
 		}
 		assert.ElementsMatch(t, []string{"r in children", "r/m in children", "r/m/l in work"}, forced,
 			"each level was forced once, in the step it was running")
@@ -87,7 +87,7 @@ func TestAForceReachesEveryDescendantThreeLevelsDown(t *testing.T) {
 			var out []string
 			for _, n := range heard.by[parent] {
 				if f, ok := n.(*mailbox.Forced); ok {
-					out = append(out, f.Child.Id+" in "+f.Step)
+					out = append(out, f.Actor.Id+" in "+f.Step)
 				}
 			}
 			return out
@@ -202,9 +202,9 @@ func TestAForcedNoticeNamesTheStepTheForceCut(t *testing.T) {
 			steps := map[string]string{}
 			for len(published) > 0 {
 				f := <-published
-				steps[f.Child.Id] = f.Step
+				steps[f.Actor.Id] = f.Step
 			}
-			assert.Equal(t, map[string]string{"r": mailbox.ChildrenStep, "r/c": "work"}, steps)
+			assert.Equal(t, map[string]string{"r": "children", "r/c": "work"}, steps)
 			settle()
 		})
 	}

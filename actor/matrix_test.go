@@ -104,7 +104,7 @@ func TestEachPolicyUnderEachInterruptionMidStep(t *testing.T) {
 					},
 				})
 				pid := sys.Root.Spawn(props)
-				tk := mailbox.Of(sys, pid).Request(nil, nil)
+				tk := mailbox.Of(sys, pid).Stop(nil, nil)
 				recv(t, started, "the step to begin")
 				in.send(sys, pid)
 				if !w.cancelSeen {
@@ -117,10 +117,10 @@ func TestEachPolicyUnderEachInterruptionMidStep(t *testing.T) {
 				work := rep.Steps[0]
 				assert.Equal(t, w.work, work.Status, "work: %v", work.Err)
 				if in.name == "a force" {
-					assert.Equal(t, 0, work.Requests, "a force is no request: the report says Forced")
+					assert.Equal(t, 0, work.StopRequests, "a force is no request: the report says Forced")
 					assert.ErrorIs(t, rep.Forced, lifecycle.ErrForced)
 				} else {
-					assert.Equal(t, 1, work.Requests, "the interruption reached the running step")
+					assert.Equal(t, 1, work.StopRequests, "the interruption reached the running step")
 					assert.NoError(t, rep.Forced)
 				}
 				assert.Equal(t, w.deferred, work.Deferred)

@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -42,16 +43,27 @@ func TestAComponentsDeadlineBoundsEachOfItsStops(t *testing.T) {
 	})
 }
 
-// counting is protoactor mailbox middleware that counts what it is told.
+// counting is protoactor mailbox middleware that counts what it is told, and says
+// on handled when a message has been handled (it is told after the handler, which
+// may have answered already).
 type counting struct {
 	mu                               sync.Mutex
 	started, posted, received, empty int
+	handled                          chan struct{}
 }
 
-func (c *counting) MailboxStarted()     { c.mu.Lock(); c.started++; c.mu.Unlock() }
-func (c *counting) MessagePosted(any)   { c.mu.Lock(); c.posted++; c.mu.Unlock() }
-func (c *counting) MessageReceived(any) { c.mu.Lock(); c.received++; c.mu.Unlock() }
-func (c *counting) MailboxEmpty()       { c.mu.Lock(); c.empty++; c.mu.Unlock() }
+func (c *counting) MailboxStarted()   { c.mu.Lock(); c.started++; c.mu.Unlock() }
+func (c *counting) MessagePosted(any) { c.mu.Lock(); c.posted++; c.mu.Unlock() }
+func (c *counting) MessageReceived(any) {
+	c.mu.Lock()
+	c.received++
+	c.mu.Unlock()
+	select {
+	case c.handled <- struct{}{}:
+	default: // the test has what it waits for
+	}
+}
+func (c *counting) MailboxEmpty() { c.mu.Lock(); c.empty++; c.mu.Unlock() }
 func (c *counting) counts() [4]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -60,7 +72,7 @@ func (c *counting) counts() [4]int {
 
 func TestProtoactorsMailboxMiddlewareWorksInAComponent(t *testing.T) {
 	sys := newSystem()
-	mw := &counting{}
+	mw := &counting{handled: make(chan struct{}, 16)}
 	pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{
 		New:        func() *worker { return &worker{trail: &trail{}} },
 		Middleware: []actor.MailboxMiddleware{mw},
@@ -68,6 +80,9 @@ func TestProtoactorsMailboxMiddlewareWorksInAComponent(t *testing.T) {
 	for range 3 {
 		_, err := sys.Root.RequestFuture(pid, "x", bound).Result()
 		require.NoError(t, err, "the component's answer")
+	}
+	for i := range 4 {
+		recv(t, mw.handled, fmt.Sprintf("message %d of 4 to be handled", i+1))
 	}
 	c := mw.counts()
 	assert.Equal(t, 1, c[0], "started once")

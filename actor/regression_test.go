@@ -188,13 +188,13 @@ func TestAStopDrainsEveryMessageQueuedBeforeIt(t *testing.T) {
 		require.NoError(t, err)
 		require.NotNil(t, rep)
 		handled := recv(t, atStep, "the step to run")
-		ok := handled == 50 && n.Load() == 50 && rep.Refused == 0 && mb.Refused() == 0 &&
+		ok := handled == 50 && n.Load() == 50 && rep.Refused == 0 && mb.RefusedCount() == 0 &&
 			rep.Drained >= 0 && rep.Drained <= 50-int(before)
 		if !ok {
 			assert.Fail(t, "the messages queued before the stop were not all drained, each once",
 				"stop %d: 50 sent before it, %d handled before Stop, %d by the first step, %d in all; "+
 					"report: %d drained, %d refused; the mailbox refused %d",
-				i+1, before, handled, n.Load(), rep.Drained, rep.Refused, mb.Refused())
+				i+1, before, handled, n.Load(), rep.Drained, rep.Refused, mb.RefusedCount())
 			return
 		}
 	}

@@ -52,7 +52,7 @@ func (t *Tree) Components() (total int, by map[lifecycle.Verdict]int) {
 }
 
 // ErrIncomplete says Shutdown returned before every root had stopped (ctx was done, and
-// the force budget after it too). The Tree holds what had finished.
+// the AbandonAfter after it too). The Tree holds what had finished.
 var ErrIncomplete = errors.New("quiesce: shutdown incomplete")
 
 // Shutdown stops the trees under roots gracefully, for cause, under one outer
@@ -60,9 +60,9 @@ var ErrIncomplete = errors.New("quiesce: shutdown incomplete")
 //
 // The algorithm:
 //  1. Each root is asked to stop with reason Shutdown, by ctx's deadline if it has
-//     one (mailbox.Mailbox.RequestBy): its budget is the smaller of its own and what
+//     one (mailbox.Mailbox.StopBy): its budget is the smaller of its own and what
 //     the deadline leaves once its force and the abandonment after it are set aside,
-//     and its force budget shrinks to fit a short deadline (mailbox.Fit), so that a
+//     and its AbandonAfter shrinks to fit a short deadline (mailbox.Fit), so that a
 //     1 s Shutdown still drains and runs the steps for about half a second. The
 //     children inherit the deadline. Nothing turns brutal silently: a force that
 //     comes from the deadline says mailbox.ErrDeadline.
@@ -71,7 +71,7 @@ var ErrIncomplete = errors.New("quiesce: shutdown incomplete")
 //     this request too, and the deadline if it is earlier than its own. A force
 //     reaches every descendant still stopping.
 //  3. Shutdown waits for every root. If ctx is done first, it forces the roots and
-//     waits once more, for two of their force budgets, then returns ErrIncomplete
+//     waits once more, for twice their AbandonAfter, then returns ErrIncomplete
 //     with what has finished.
 //
 // Children stop as their parents' plans say: in parallel or in reverse order, each
@@ -85,7 +85,7 @@ func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots
 	for _, pid := range roots {
 		mb := mailbox.Of(system, pid)
 		if mb == nil {
-			errs = append(errs, fmt.Errorf("%v: %w", pid, ErrNotComponent))
+			errs = append(errs, fmt.Errorf("%s: %w", mailbox.PIDText(pid), ErrNotComponent))
 			continue
 		}
 		if t := mb.Ticket(); t != nil && t.Reason().Kind == lifecycle.Shutdown {
@@ -93,9 +93,9 @@ func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots
 			continue
 		}
 		if bounded {
-			tickets = append(tickets, mb.RequestBy(deadline, reason, nil))
+			tickets = append(tickets, mb.StopBy(deadline, reason, nil))
 		} else {
-			tickets = append(tickets, mb.Request(reason, nil))
+			tickets = append(tickets, mb.Stop(reason, nil))
 		}
 	}
 	tree := &Tree{}
@@ -126,7 +126,7 @@ func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots
 		var grace time.Duration
 		for _, pid := range roots {
 			if mb := mailbox.Of(system, pid); mb != nil {
-				grace = max(grace, 2*mb.Force(context.Cause(ctx)).ForceBudget())
+				grace = max(grace, 2*mb.Force(context.Cause(ctx)).AbandonAfter())
 			}
 		}
 		timer := time.NewTimer(grace)

@@ -33,7 +33,7 @@ func Stop(ctx context.Context, system *actor.ActorSystem, pid *actor.PID, cause 
 		}
 		return nil, ErrNotComponent
 	}
-	t := mb.Request(lifecycle.NewReason(lifecycle.Requested, cause), nil)
+	t := mb.Stop(lifecycle.NewReason(lifecycle.Requested, cause), nil)
 	select {
 	case <-t.Done():
 		return t.Report(), nil
@@ -110,7 +110,9 @@ func Result(f *actor.Future) (any, error) {
 // Force forces the stop of each pid, beginning one with reason Requested if it is not
 // stopping yet: the running step's own ctx is cancelled (lifecycle.ErrForced, with
 // cause), only Always steps run, and every descendant still stopping is forced too.
-// It does not wait; Stop or Shutdown, called before or after, returns the report.
+// It does not wait: Stop or Shutdown, called before the stop ends (before Force, or
+// after it while the plan still runs), returns the report; once the component has
+// stopped, it is no component any more (ErrNotComponent).
 // A PID of another node is forced through the system's Remote, when one is
 // installed: Force then waits until that node has forced it, or failed to.
 func Force(system *actor.ActorSystem, cause error, pids ...*actor.PID) error {
@@ -122,7 +124,7 @@ func Force(system *actor.ActorSystem, cause error, pids ...*actor.PID) error {
 				errs = append(errs, r.Force(pid, cause))
 				continue
 			}
-			errs = append(errs, fmt.Errorf("%v: %w", pid, ErrNotComponent))
+			errs = append(errs, fmt.Errorf("%s: %w", mailbox.PIDText(pid), ErrNotComponent))
 			continue
 		}
 		mb.Force(cause)

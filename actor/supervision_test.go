@@ -88,7 +88,7 @@ func TestARestartDirectiveRunsThePlanThenStartsANewIncarnationThatKeepsTheQueue(
 	recv(t, inStep, "the restart's step to begin")
 	sys.Root.Send(pid, "held")
 	assert.Equal(t, 1, mb.UserMessageCount(), "a message sent during the restart is queued for the new incarnation")
-	assert.Zero(t, mb.Refused(), "and not refused")
+	assert.Zero(t, mb.RefusedCount(), "and not refused")
 	close(gate)
 
 	f := recv(t, finished, "the Finished notice of the restart")

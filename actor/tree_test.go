@@ -101,14 +101,14 @@ func TestARandomTreeStopsFromItsRootAndEveryRequestComesBackAsANotice(t *testing
 					switch n := n.(type) {
 					case *mailbox.DeferredCancel:
 						if n.Step != "" {
-							step := stepNamed(byName[n.Child.Id], n.Step)
+							step := stepNamed(byName[n.Actor.Id], n.Step)
 							assert.Equal(t, lifecycle.Completed, step.Status, "deferred, so it finished")
 							assert.GreaterOrEqual(t, step.Deferred, 1)
 						}
 						assert.Equal(t, mailbox.Unlimited, n.BudgetLeft)
-						assert.GreaterOrEqual(t, n.Requests, 1)
+						assert.GreaterOrEqual(t, n.StopRequests, 1)
 					case *mailbox.Interrupted:
-						assert.Equal(t, lifecycle.Interrupted, stepNamed(byName[n.Child.Id], n.Step).Status)
+						assert.Equal(t, lifecycle.Interrupted, stepNamed(byName[n.Actor.Id], n.Step).Status)
 					default:
 						t.Errorf("unexpected notice %T", n)
 					}
@@ -152,7 +152,7 @@ func stepNamed(r *lifecycle.Report, name string) lifecycle.StepReport {
 }
 
 // The escalation ladder, each rung observed: a child that overruns its budget is
-// forced; a step deaf to the force is abandoned after the force budget; the parent
+// forced; a step deaf to the force is abandoned after the AbandonAfter; the parent
 // hears of each rung; and the abandoned goroutine is named by its label.
 func TestTheLadderBudgetForceAbandonIsObservedRungByRung(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -192,7 +192,7 @@ func TestTheLadderBudgetForceAbandonIsObservedRungByRung(t *testing.T) {
 
 		deaf := byName["sup/deaf"]
 		assert.Equal(t, lifecycle.Abandoned, deaf.Steps[0].Status)
-		assert.Equal(t, 2*time.Second, deaf.Steps[0].Duration, "forced at 1 s, abandoned a force budget later")
+		assert.Equal(t, 2*time.Second, deaf.Steps[0].Duration, "forced at 1 s, abandoned AbandonAfter later")
 		assert.Equal(t, "op=hang", deaf.Steps[0].Goroutine)
 		assert.Equal(t, lifecycle.Completed, deaf.Steps[1].Status, "its Always step still ran")
 
@@ -204,11 +204,11 @@ func TestTheLadderBudgetForceAbandonIsObservedRungByRung(t *testing.T) {
 		for _, n := range heard.by["sup"] {
 			switch n := n.(type) {
 			case *mailbox.Forced:
-				rungs = append(rungs, "forced "+n.Child.Id+" in "+n.Step)
+				rungs = append(rungs, "forced "+n.Actor.Id+" in "+n.Step)
 			case *mailbox.Abandoned:
-				rungs = append(rungs, "abandoned "+n.Child.Id+" "+n.Step+" "+n.Goroutine)
+				rungs = append(rungs, "abandoned "+n.Actor.Id+" "+n.Step+" "+n.Goroutine)
 			case *mailbox.Finished:
-				rungs = append(rungs, "finished "+n.Child.Id)
+				rungs = append(rungs, "finished "+n.Actor.Id)
 			}
 		}
 		assert.ElementsMatch(t, []string{
@@ -238,7 +238,7 @@ func TestShutdownKeepsItsDeadlineAndASecondShutdownForces(t *testing.T) {
 			require.NoError(t, err)
 			assert.LessOrEqual(t, time.Since(start), 30*time.Second, "done by the deadline")
 			assert.Equal(t, lifecycle.SomeForced, tree.Verdict)
-			assert.Equal(t, 28*time.Second, time.Since(start), "forced at the deadline less twice the force budget")
+			assert.Equal(t, 28*time.Second, time.Since(start), "forced at the deadline less twice AbandonAfter")
 			settle()
 		})
 	})
@@ -292,7 +292,7 @@ func TestAParentForcedBeforeItsChildrenStepStillForcesItsChildren(t *testing.T) 
 		tree := <-done
 		p := tree.Roots[0]
 		assert.Equal(t, lifecycle.Forced, stepNamed(p, "flush").Status)
-		assert.Equal(t, lifecycle.Completed, stepNamed(p, mailbox.ChildrenStep).Status, "Always: it ran after the force")
+		assert.Equal(t, lifecycle.Completed, stepNamed(p, "children").Status, "Always: it ran after the force")
 		require.Len(t, p.Children, 1)
 		c := p.Children[0]
 		assert.Equal(t, lifecycle.ParentStopping, c.Reason.Kind)

@@ -3,47 +3,52 @@ package bench
 import (
 	"context"
 	"fmt"
-	"sync"
+	"runtime"
 	"testing"
-
-	"github.com/asynkron/protoactor-go/actor"
+	"time"
 
 	qactor "github.com/quiesce/quiesce/actor"
+	"github.com/quiesce/quiesce/lifecycle"
 )
 
-// threeLevels spawns a root with mids children, each with leaves children, raw or
-// graceful, and returns once every actor has started.
-func threeLevels(sys *actor.ActorSystem, mids, leaves int, graceful bool) *actor.PID {
-	var wg sync.WaitGroup
-	wg.Add(mids * leaves)
-	var root *actor.Props
-	if graceful {
-		leaf := qactor.Component[started]{New: func() started { return started{&wg} }, Steps: threeSteps[started]()}.MustProps()
-		mid := qactor.Component[*spawner]{New: func() *spawner { return &spawner{n: leaves, child: leaf} }, Steps: threeSteps[*spawner]()}.MustProps()
-		root = qactor.Component[*spawner]{New: func() *spawner { return &spawner{n: mids, child: mid} }, Steps: threeSteps[*spawner]()}.MustProps()
-	} else {
-		leaf := actor.PropsFromProducer(func() actor.Actor { return started{&wg} })
-		mid := actor.PropsFromProducer(func() actor.Actor { return &spawner{n: leaves, child: leaf} })
-		root = actor.PropsFromProducer(func() actor.Actor { return &spawner{n: mids, child: mid} })
-	}
-	pid := sys.Root.Spawn(root)
-	wg.Wait()
-	return pid
-}
-
-// BenchmarkShutdownTree: a tree of 100k actors over 3 levels (1 root, 100 mids,
-// 1000 leaves each), every actor with a 3-step plan, stopped from its root by
-// qactor.Shutdown, against protoactor's raw StopFuture of the same tree without
-// plans. Each iteration stops one of each. Target: graceful/raw at most 2.0.
+// BenchmarkShutdownTree: a tree over 3 levels (1 root, 100 mids, 1000 leaves each:
+// 100k actors), stopped from its root, in one loop that stops one tree of each kind
+// per round: raw protoactor (StopFuture), the hand-written peer (byHand at every
+// level, StopFuture), and Quiesce (mixed: threeSteps at every level) by
+// qactor.Shutdown, checked to give one completed report per actor. Reports each
+// kind's median time (<kind>-ms) and the ratios mixed/raw and mixed/handwritten,
+// taken within a round, with their spread. Target: mixed/raw at most 2.0.
 func BenchmarkShutdownTree(b *testing.B) {
-	const mids, leaves = 100, 1000
+	mids, leaves := sizes.mids, sizes.leaves
 	sys := newSystem()
-	versus(b, sys, func(graceful bool) *actor.PID { return threeLevels(sys, mids, leaves, graceful) },
-		func(pid *actor.PID) error {
-			tree, err := qactor.Shutdown(context.Background(), sys, nil, pid)
-			if n, _ := tree.Components(); err == nil && n != 1+mids+mids*leaves {
-				err = fmt.Errorf("%d reports, want %d", n, 1+mids+mids*leaves)
+	r := alternate(b, []string{raw, handwritten, mixed}, func(b *testing.B, kind string) map[string]float64 {
+		b.StopTimer()
+		defer b.StartTimer()
+		pid, t := tree(sys, kind, mids, leaves)
+		runtime.GC()
+		b.StartTimer()
+		t0 := time.Now()
+		var rep *lifecycle.Report
+		var err error
+		if graceful(kind) {
+			var tr *qactor.Tree
+			tr, err = qactor.Shutdown(context.Background(), sys, nil, pid)
+			if err == nil && len(tr.Roots) == 1 {
+				rep = tr.Roots[0]
+				if n, _ := tr.Components(); n != actors(mids, leaves) {
+					err = fmt.Errorf("%d reports, want %d", n, actors(mids, leaves))
+				}
 			}
-			return err
-		})
+		} else {
+			err = stopFuture(sys, pid).Wait()
+		}
+		took := time.Since(t0)
+		b.StopTimer()
+		check(b, err)
+		check(b, verify(kind, t, rep, mids, leaves))
+		return map[string]float64{"wall": float64(took.Nanoseconds()) / 1e6}
+	})
+	r.report(b, "wall", "ms")
+	r.ratio(b, mixed, raw, "wall", "")
+	r.ratio(b, mixed, handwritten, "wall", "")
 }

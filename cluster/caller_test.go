@@ -45,7 +45,7 @@ func TestCallerRetriesARefusalWhereDefaultContextDoesNot(t *testing.T) {
 	if mb == nil {
 		t.Fatal("z is not a component of its member")
 	}
-	mb.Request(lifecycle.NewReason(lifecycle.Requested, nil), nil)
+	mb.Stop(lifecycle.NewReason(lifecycle.Requested, nil), nil)
 
 	res, err := client.Cluster.Request("z", kind, wrapperspb.String("default"), cluster.WithTimeout(bound))
 	if _, refused := res.(*mailbox.Refused); err != nil || !refused {

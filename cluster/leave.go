@@ -97,7 +97,7 @@ func (l *leave) beginDrain(m *Member) {
 		reason := lifecycle.NewReason(lifecycle.Shutdown, ErrMemberLeaving)
 		for _, pid := range pids {
 			if mb := mailbox.Of(m.sys, pid); mb != nil {
-				l.tickets = append(l.tickets, mb.RequestBy(l.drainBy, reason, nil))
+				l.tickets = append(l.tickets, mb.StopBy(l.drainBy, reason, nil))
 			}
 		}
 		close(m.draining)
@@ -400,7 +400,7 @@ func (m *Member) drain(ctx context.Context, l *leave) (*qactor.Tree, error) {
 	if !wait(dctx.Done()) {
 		var grace time.Duration
 		for _, t := range l.tickets {
-			grace = max(grace, 2*t.ForceBudget())
+			grace = max(grace, 2*t.AbandonAfter())
 		}
 		qactor.Force(m.sys, fmt.Errorf("%w: %w", ErrMemberLeaving, mailbox.ErrDeadline), m.stopping(l)...) //nolint:errcheck // local PIDs
 		gctx, gcancel := context.WithTimeout(context.Background(), grace)

@@ -47,7 +47,7 @@ func goroutineProfile(t *testing.T) string {
 }
 
 // TestAForcedStepThatIgnoresItsCtxIsAbandoned forces a step that never looks at its
-// ctx. After the force budget it is abandoned; the owner carries on from another
+// ctx. After the AbandonAfter it is abandoned; the owner carries on from another
 // goroutine; when the step finally returns it changes nothing.
 func TestAForcedStepThatIgnoresItsCtxIsAbandoned(t *testing.T) {
 	for _, p := range policies {
@@ -59,15 +59,15 @@ func TestAForcedStepThatIgnoresItsCtxIsAbandoned(t *testing.T) {
 					step("stuck", p, stuck(release)),
 					step("close", policy.Plain, ok),
 					always("flush", policy.DeferFlag, ok),
-				).Start(reason, lifecycle.Options{Actor: "cache", ForceBudget: forceBudget, Observer: obs})
+				).Start(reason, lifecycle.Options{Actor: "cache", AbandonAfter: abandonAfter, Observer: obs})
 
 				first := runNextIn(e)
 				time.Sleep(2 * time.Second)
 				require.True(t, e.Force(errDeadline).First)
 
-				time.Sleep(forceBudget - time.Nanosecond)
+				time.Sleep(abandonAfter - time.Nanosecond)
 				synctest.Wait()
-				assert.Empty(t, obs.abandonedCopy(), "not abandoned before the force budget")
+				assert.Empty(t, obs.abandonedCopy(), "not abandoned before the AbandonAfter")
 				assert.Equal(t, lifecycle.Pending, e.Report().Steps[0].Status)
 				_, _, _, running := e.Running()
 				assert.True(t, running)
@@ -81,7 +81,7 @@ func TestAForcedStepThatIgnoresItsCtxIsAbandoned(t *testing.T) {
 				assert.Equal(t, lifecycle.Abandoned, ab.Status)
 				assert.ErrorIs(t, ab.Err, lifecycle.ErrAbandoned)
 				assert.Equal(t, "op=stuck", ab.Goroutine, "the step's label; the report's Actor names the component")
-				assert.Equal(t, 2*time.Second+forceBudget, ab.Duration)
+				assert.Equal(t, 2*time.Second+abandonAfter, ab.Duration)
 				assert.Equal(t, ab, e.Report().Steps[0], "the report says what the Observer heard")
 				assert.Contains(t, goroutineProfile(t), `"op":"stuck"`, "the label finds the stuck goroutine")
 				_, _, _, running = e.Running()
@@ -119,17 +119,17 @@ func TestAForcedStepThatIgnoresItsCtxIsAbandoned(t *testing.T) {
 }
 
 // TestAnAlwaysStepUnderForceIsAbandonedAfterTwiceTheBudget: its Timeout is the
-// force budget, and it has one more to return once that has run out.
+// AbandonAfter, and it has one more to return once that has run out.
 func TestAnAlwaysStepUnderForceIsAbandonedAfterTwiceTheBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		obs := &recorder{}
 		release := make(chan struct{})
 		e := mustPlan(t, always("flush", policy.Plain, stuck(release))).
-			Start(reason, lifecycle.Options{ForceBudget: forceBudget, Observer: obs})
+			Start(reason, lifecycle.Options{AbandonAfter: abandonAfter, Observer: obs})
 		require.True(t, e.Force(nil).First)
 		first := runNextIn(e)
 
-		time.Sleep(2*forceBudget - time.Nanosecond)
+		time.Sleep(2*abandonAfter - time.Nanosecond)
 		synctest.Wait()
 		assert.Empty(t, obs.abandonedCopy())
 		time.Sleep(time.Nanosecond)
@@ -137,7 +137,7 @@ func TestAnAlwaysStepUnderForceIsAbandonedAfterTwiceTheBudget(t *testing.T) {
 		require.Len(t, obs.abandonedCopy(), 1)
 		ab := e.Report().Steps[0]
 		assert.Equal(t, lifecycle.Abandoned, ab.Status)
-		assert.Equal(t, 2*forceBudget, ab.Duration)
+		assert.Equal(t, 2*abandonAfter, ab.Duration)
 		assert.Equal(t, "op=flush", ab.Goroutine, "the step's name")
 
 		close(release)
@@ -153,11 +153,11 @@ func TestALongStepWithoutAForceIsNeverAbandoned(t *testing.T) {
 		t.Run(p.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				obs := &recorder{}
-				e := mustPlan(t, step("slow", p, sleepFor(100*forceBudget))).
-					Start(reason, lifecycle.Options{ForceBudget: forceBudget, Observer: obs})
+				e := mustPlan(t, step("slow", p, sleepFor(100*abandonAfter))).
+					Start(reason, lifecycle.Options{AbandonAfter: abandonAfter, Observer: obs})
 				reps := runAll(e)
 				assert.Equal(t, lifecycle.Completed, reps[0].Status)
-				assert.Equal(t, 100*forceBudget, reps[0].Duration)
+				assert.Equal(t, 100*abandonAfter, reps[0].Duration)
 				assert.Empty(t, obs.abandonedCopy())
 				assert.Equal(t, lifecycle.AllCompleted, e.Report().Verdict())
 			})
@@ -165,14 +165,14 @@ func TestALongStepWithoutAForceIsNeverAbandoned(t *testing.T) {
 	}
 }
 
-func TestDefaultForceBudgetAppliesWhenOptionsLeaveItZero(t *testing.T) {
+func TestDefaultAbandonAfterAppliesWhenOptionsLeaveItZero(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
 		e := mustPlan(t, step("stuck", policy.DeferFlag, stuck(release))).Start(reason, lifecycle.Options{})
 		first := runNextIn(e)
 		synctest.Wait() // the step is running
 		e.Force(nil)
-		time.Sleep(lifecycle.DefaultForceBudget - time.Nanosecond)
+		time.Sleep(lifecycle.DefaultAbandonAfter - time.Nanosecond)
 		synctest.Wait()
 		assert.Equal(t, lifecycle.Pending, e.Report().Steps[0].Status)
 		time.Sleep(time.Nanosecond)

@@ -51,17 +51,17 @@ func TestARequestWhileAStepRunsIsHandledByItsPolicy(t *testing.T) {
 
 				assert.Equal(t, lifecycle.Receipt{
 					Step: "work", Policy: tc.policy, Deferred: tc.policy.Deferred(),
-					Elapsed: 2 * time.Second, Requests: 1,
+					Elapsed: 2 * time.Second, StopRequests: 1,
 				}, rc)
 				assert.Equal(t, !tc.policy.Deferred(), rc.Interrupted())
 
 				assert.Equal(t, tc.status, work.Status)
 				assert.Equal(t, tc.took, work.Duration)
 				assert.Equal(t, tc.cancelled, o.cancelled, "the step's ctx is cancelled only under plain")
-				assert.Equal(t, 1, work.Requests)
+				assert.Equal(t, 1, work.StopRequests)
 				assert.Equal(t, tc.deferred, work.Deferred)
 				assert.Equal(t, tc.reraised, work.Reraised)
-				assert.Equal(t, 1, rep.Requests)
+				assert.Equal(t, 1, rep.StopRequests)
 				if tc.cancelled {
 					assert.ErrorIs(t, o.cause, errSecondStop, "the step's ctx carries the request's cause")
 					assert.ErrorIs(t, work.Err, errSecondStop)
@@ -106,23 +106,23 @@ func TestEveryRequestIsCountedButTheFirstCauseWins(t *testing.T) {
 				<-sent
 				require.Len(t, receipts, 3)
 				for i, rc := range receipts {
-					assert.Equal(t, i+1, rc.Requests)
+					assert.Equal(t, i+1, rc.StopRequests)
 				}
 				work := e.Report().Steps[0]
 				if p == policy.Plain {
 					// The first request ended the step; the others found nothing running.
-					assert.Equal(t, 1, work.Requests)
+					assert.Equal(t, 1, work.StopRequests)
 					assert.ErrorIs(t, o.cause, errSecondStop)
 					assert.NotErrorIs(t, o.cause, errDeadline)
 					assert.Equal(t, "", receipts[1].Step)
 				} else {
-					assert.Equal(t, 3, work.Requests)
+					assert.Equal(t, 3, work.StopRequests)
 					assert.Equal(t, 3, work.Deferred)
 				}
 				if p == policy.Plain {
-					assert.Equal(t, 1, e.Report().Requests, "a finished report no longer changes: the later two count in their receipts only")
+					assert.Equal(t, 1, e.Report().StopRequests, "a finished report no longer changes: the later two count in their receipts only")
 				} else {
-					assert.Equal(t, 3, e.Report().Requests)
+					assert.Equal(t, 3, e.Report().StopRequests)
 				}
 			})
 		})
@@ -152,7 +152,7 @@ func TestARequestBetweenStepsIsHeldForTheNextStep(t *testing.T) {
 				require.True(t, more)
 
 				rc := e.Cancel(errSecondStop)
-				assert.Equal(t, lifecycle.Receipt{Held: true, Requests: 1}, rc)
+				assert.Equal(t, lifecycle.Receipt{Held: true, StopRequests: 1}, rc)
 				assert.False(t, rc.Interrupted(), "a held request interrupted nothing yet")
 
 				second, more := e.RunNext()
@@ -163,12 +163,12 @@ func TestARequestBetweenStepsIsHeldForTheNextStep(t *testing.T) {
 					assert.Zero(t, second.Duration, "a plain step sees the held request at once")
 				}
 				assert.Equal(t, tc.status, second.Status)
-				assert.Equal(t, 1, second.Requests)
+				assert.Equal(t, 1, second.StopRequests)
 				assert.Equal(t, tc.deferred, second.Deferred)
 				assert.Equal(t, tc.reraised, second.Reraised)
 
 				first := e.Report().Steps[0]
-				assert.Zero(t, first.Requests, "the request reached no step that had finished")
+				assert.Zero(t, first.StopRequests, "the request reached no step that had finished")
 				assert.Equal(t, lifecycle.Completed, first.Status)
 			})
 		})
@@ -195,8 +195,8 @@ func TestARequestAfterThePlanIsCountedButHeldForNothing(t *testing.T) {
 	rc := e.Cancel(errSecondStop)
 	assert.False(t, rc.Held)
 	assert.Empty(t, rc.Step)
-	assert.Equal(t, 1, rc.Requests)
-	assert.Zero(t, e.Report().Steps[0].Requests)
+	assert.Equal(t, 1, rc.StopRequests)
+	assert.Zero(t, e.Report().Steps[0].StopRequests)
 }
 
 // TestGraceBoundsADeferredStepOnceARequestArrives: the grace starts with the request,
@@ -252,13 +252,13 @@ func TestPlanRunTurnsCtxCancellationIntoOneRequest(t *testing.T) {
 		}()
 		rep := p.Run(ctx, reason, lifecycle.Options{})
 		assert.Same(t, reason, rep.Reason)
-		assert.Equal(t, 1, rep.Requests)
+		assert.Equal(t, 1, rep.StopRequests)
 		assert.Equal(t, lifecycle.Interrupted, rep.Steps[0].Status)
 		assert.Equal(t, time.Second, rep.Steps[0].Duration)
 		assert.ErrorIs(t, o.cause, errDeadline, "the request carries ctx's cause")
 		assert.ErrorIs(t, rep.Steps[0].Err, errDeadline)
 		assert.Equal(t, lifecycle.Completed, rep.Steps[1].Status, "one request, not a stop of the whole plan")
-		assert.Zero(t, rep.Steps[1].Requests)
+		assert.Zero(t, rep.Steps[1].StopRequests)
 		assert.Equal(t, time.Second, rep.Duration)
 	})
 }
@@ -268,7 +268,7 @@ func TestPlanRunWithAQuietCtxMakesNoRequest(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rep := p.Run(ctx, reason, lifecycle.Options{})
-	assert.Zero(t, rep.Requests)
+	assert.Zero(t, rep.StopRequests)
 	assert.Equal(t, map[string]lifecycle.Status{"work": lifecycle.Completed, "next": lifecycle.Completed}, statuses(rep))
 }
 
@@ -279,7 +279,7 @@ func TestPlanRunWithADoneCtxDeliversItsRequest(t *testing.T) {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		cancel(errDeadline)
 		rep := p.Run(ctx, reason, lifecycle.Options{})
-		assert.Equal(t, 1, rep.Requests)
+		assert.Equal(t, 1, rep.StopRequests)
 		assert.Equal(t, lifecycle.Interrupted, rep.Steps[0].Status)
 		assert.ErrorIs(t, o.cause, errDeadline)
 	})

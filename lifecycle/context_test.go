@@ -114,7 +114,7 @@ func TestOptionsContextGivesValuesButNotCancellation(t *testing.T) {
 				assert.False(t, o.cancelled, "the cancellation does not")
 				assert.Equal(t, map[string]lifecycle.Status{"work": lifecycle.Completed, "next": lifecycle.Completed}, statuses(rep))
 				assert.Equal(t, 5*time.Second, rep.Steps[0].Duration)
-				assert.Zero(t, rep.Requests)
+				assert.Zero(t, rep.StopRequests)
 				assert.False(t, rep.Steps[0].Reraised)
 			})
 		})

@@ -21,9 +21,11 @@
 //
 // An [Execution] runs a plan for a [Reason]:
 //
-//  1. Steps run in order, each at most once, each through [policy.Run] under its own
-//     policy, Timeout and Grace. Its ctx carries the Reason ([ReasonFrom]) and takes
-//     progress reports ([ReportProgress]).
+//  1. Steps run in order, each at most once, on the goroutine that calls RunNext
+//     (an actor's own), each through a [policy.Inline] under its own policy,
+//     Timeout and Grace: no policy starts a goroutine. Its ctx carries the Reason
+//     ([ReasonFrom]) and takes progress ([ReportProgress], [ReportProgressOf]) and a
+//     partial result ([RecordPartial]).
 //  2. A step that fails (an error, a panic, its own timeout) is recorded, and the
 //     next step still runs: cleanup is best effort and never turns into a restart.
 //  3. A cancellation request ([Execution.Cancel]) goes to the running step, and is
@@ -34,17 +36,27 @@
 //     the next step.
 //  4. A force ([Execution.Force]) cancels the running step's own ctx with cause
 //     [ErrForced], whatever its policy, and from then on only Always steps run, each
-//     with the force budget as its Timeout.
-//  5. A step that has not returned a force budget after its force (or, for an Always
-//     step under force, a force budget after its Timeout) is abandoned: reported,
+//     with the AbandonAfter as its Timeout.
+//  5. A step that has not returned AbandonAfter after its force (or, for an Always
+//     step under force, AbandonAfter after its Timeout) is abandoned: reported,
 //     with the pprof label of its goroutine, and its owner told to carry on without
 //     it. A goroutine cannot be killed in Go; abandoning it is the honest last rung.
 //
 // # Reports
 //
-// Every execution leaves a [Report]: why the stop began; for each step its name,
-// policy, status, the requests it received and deferred, its error, start and
-// duration; the messages drained and refused (filled in by the mailbox); the reports
-// of the children that stopped with it; and a [Verdict]. Reports print for people
-// with String and %+v.
+// Every execution leaves a [Report]: its [StopID]; why the stop began; for each step
+// its name, policy, status, the stop requests it received and deferred, its error,
+// start and duration, last progress and partial result; the messages drained and
+// refused (filled in by the mailbox); the reports of the children that stopped with
+// it; and a [Verdict]: all completed, some failed, some forced, some abandoned.
+// Reports print for people with String, %+v and Tree. While the plan runs,
+// [Execution.Snapshot] shows it as it stands, from any goroutine.
+//
+// # What users touch, and what the mailbox does
+//
+// Most code needs [Plan], [Step], [NewPlan], [Report] and the helpers a step calls
+// ([ReasonFrom], [ReportProgress], [RecordPartial]); [Plan.Run] runs a plan without
+// actors. [Execution], [Options], [Observer], [Receipt], [Forcing] and [State] are
+// the engine package mailbox drives, one step per message to self; they are
+// exported for runtimes of your own, and most programs never see them.
 package lifecycle

@@ -30,7 +30,7 @@ func ExampleNewPlanWithin() {
 	)
 	fmt.Println(err)
 	// Output:
-	// plan: 3 steps, budget 27s (deadline 30s)
+	// plan: 3 steps, timeouts 27s (deadline 30s)
 	//   1.  drain       defer-flag     timeout 20s  grace 5s
 	//   2.  disconnect  plain          timeout 5s   grace none
 	//   3.  flush-logs  defer-reraise  timeout 2s   grace none  always
@@ -90,7 +90,7 @@ func ExampleExecution_Cancel() {
 	)
 	e := plan.Start(lifecycle.NewReason(lifecycle.Poisoned, nil), lifecycle.Options{})
 	rc := e.Cancel(errors.New("second stop"))
-	fmt.Printf("held: %v, requests so far: %d\n", rc.Held, rc.Requests)
+	fmt.Printf("held: %v, requests so far: %d\n", rc.Held, rc.StopRequests)
 	for {
 		s, more := e.RunNext()
 		if !more {

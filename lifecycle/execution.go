@@ -19,17 +19,17 @@ var ErrForced = errors.New("lifecycle: forced")
 // ErrAbandoned is the error of a step that did not return in time after a force.
 var ErrAbandoned = errors.New("lifecycle: abandoned: the step did not return after a force, and its goroutine may still run")
 
-// DefaultForceBudget is the force budget when Options leaves it zero.
-const DefaultForceBudget = time.Second
+// DefaultAbandonAfter is the AbandonAfter when Options leaves it zero.
+const DefaultAbandonAfter = time.Second
 
 // Options tune one Execution. The zero value works.
 type Options struct {
 	// Actor names the component that stops; it becomes the Report's Actor.
 	Actor string
-	// ForceBudget is how long a step has to return once a force has cancelled it,
+	// AbandonAfter is how long a step has to return once a force has cancelled it,
 	// and the Timeout of each Always step that runs after a force. A step that
-	// overruns it is abandoned. Zero means DefaultForceBudget.
-	ForceBudget time.Duration
+	// overruns it is abandoned. Zero means DefaultAbandonAfter.
+	AbandonAfter time.Duration
 	// Context gives every step's ctx its values. Nil means context.Background().
 	Context context.Context
 	// Observer, when set, hears of each step's outcome, progress and abandonment.
@@ -63,12 +63,12 @@ type Observer interface {
 
 // Receipt says what a cancellation request did.
 type Receipt struct {
-	Step     string        // the step it reached; "" if none was running
-	Policy   policy.Policy // that step's policy
-	Deferred bool          // the step's policy deferred the request
-	Held     bool          // no step was running: the request waits for the next one
-	Elapsed  time.Duration // how long the step had run
-	Requests int           // requests this execution has received so far
+	Step         string        // the step it reached; "" if none was running
+	Policy       policy.Policy // that step's policy
+	Deferred     bool          // the step's policy deferred the request
+	Held         bool          // no step was running: the request waits for the next one
+	Elapsed      time.Duration // how long the step had run
+	StopRequests int           // stop requests this execution has received so far
 }
 
 // Interrupted reports whether the request interrupted a plain step.
@@ -83,7 +83,7 @@ func (r Receipt) Interrupted() bool { return r.Step != "" && !r.Deferred }
 //     the execution was forced, unless the step is Always;
 //  2. gives it a ctx carrying the Reason, delivers any request held since the last
 //     step, and runs it through policy.Run with its Timeout and Grace (under a
-//     force, the Timeout is at most the force budget);
+//     force, the Timeout is at most the AbandonAfter);
 //  3. records its outcome: a panic, an error or a timeout is a failure of that step
 //     alone, and the next step still runs.
 //
@@ -92,7 +92,7 @@ func (r Receipt) Interrupted() bool { return r.Step != "" && !r.Deferred }
 // request that arrives between steps is held for the next one.
 //
 // Force cancels the running step's own ctx with cause ErrForced, under every policy,
-// and from then on only Always steps run. A step that has not returned ForceBudget
+// and from then on only Always steps run. A step that has not returned AbandonAfter
 // after being forced is abandoned: reported as such, and the Observer told, so the
 // owner can carry on without it. Go cannot kill a goroutine; this is the honest rung.
 type Execution struct {
@@ -141,8 +141,8 @@ func (c *execCtx) Value(key any) any {
 
 // Start begins an execution of p for reason. Nothing runs until RunNext.
 func (p *Plan) Start(reason *Reason, opts Options) *Execution {
-	if opts.ForceBudget <= 0 {
-		opts.ForceBudget = DefaultForceBudget
+	if opts.AbandonAfter <= 0 {
+		opts.AbandonAfter = DefaultAbandonAfter
 	}
 	e := newExecution(len(p.steps))
 	e.plan, e.reason, e.opts = p, reason, opts
@@ -248,7 +248,7 @@ type running struct {
 	index       int
 	step        *Step
 	start       time.Time
-	underForce  bool          // started after a force: Always step with the force budget
+	underForce  bool          // started after a force: Always step with the AbandonAfter
 	inline      policy.Inline // runs the step on RunNext's goroutine, under its policy
 	timer       *time.Timer   // abandons the step
 	requests    int
@@ -325,8 +325,8 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 	timeout := s.Timeout
 	if e.forced != nil {
 		c.underForce = true
-		if timeout == 0 || timeout > e.opts.ForceBudget {
-			timeout = e.opts.ForceBudget
+		if timeout == 0 || timeout > e.opts.AbandonAfter {
+			timeout = e.opts.AbandonAfter
 		}
 	}
 	if timeout > 0 {
@@ -354,11 +354,11 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 		e.pending, e.pendingCause = 0, nil
 	}
 	if c.underForce {
-		c.armAbandonLocked(2 * e.opts.ForceBudget)
+		c.armAbandonLocked(2 * e.opts.AbandonAfter)
 	}
 	e.cur = c
 	r := &e.report.Steps[i]
-	r.Start, r.Requests, r.Deferred = c.start, c.requests, c.deferred
+	r.Start, r.StopRequests, r.Deferred = c.start, c.requests, c.deferred
 	return c
 }
 
@@ -385,7 +385,7 @@ func (e *Execution) run(c *running) StepReport {
 	}
 	r := &e.report.Steps[c.index]
 	r.Duration = time.Since(c.start)
-	r.Requests, r.Deferred, r.Progress, r.Partial = c.requests, c.deferred, c.progress, c.partial
+	r.StopRequests, r.Deferred, r.Progress, r.Partial = c.requests, c.deferred, c.progress, c.partial
 	r.Status, r.Err = e.statusLocked(c, err)
 	if r.Reraised = r.Status == Completed && err != nil; r.Reraised {
 		e.reraised, r.Err = err, nil
@@ -456,9 +456,9 @@ func (e *Execution) Cancel(cause error) Receipt {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.requests++
-	rc := Receipt{Requests: e.requests}
+	rc := Receipt{StopRequests: e.requests}
 	if !e.finished {
-		e.report.Requests = e.requests
+		e.report.StopRequests = e.requests
 	}
 	c := e.cur
 	switch {
@@ -520,7 +520,7 @@ func (e *Execution) Force(cause error) Forcing {
 		if !c.forced {
 			c.forced = true
 			c.inline.Abort(fc) // a no-op if a request cancelled it first: the step stays Interrupted
-			c.armAbandonLocked(e.opts.ForceBudget)
+			c.armAbandonLocked(e.opts.AbandonAfter)
 		}
 	}
 	return f
@@ -552,7 +552,7 @@ func (e *Execution) abandon(c *running) {
 	r := &e.report.Steps[c.index]
 	r.Status, r.Err = Abandoned, ErrAbandoned
 	r.Duration = time.Since(c.start)
-	r.Requests, r.Deferred, r.Progress, r.Partial = c.requests, c.deferred, c.progress, c.partial
+	r.StopRequests, r.Deferred, r.Progress, r.Partial = c.requests, c.deferred, c.progress, c.partial
 	r.Goroutine = e.goroutine(c.step.Name)
 	rep := *r
 	e.mu.Unlock()

@@ -139,7 +139,7 @@ func TestAStepThatCompletesIsNotAFailure(t *testing.T) {
 			require.Len(t, reps, 1)
 			assert.Equal(t, lifecycle.Completed, reps[0].Status)
 			assert.NoError(t, reps[0].Err)
-			assert.Zero(t, reps[0].Requests)
+			assert.Zero(t, reps[0].StopRequests)
 			assert.Empty(t, e.Report().Failed())
 		})
 	}
@@ -233,9 +233,9 @@ func TestExecutionIsSafeForConcurrentUse(t *testing.T) {
 			<-start
 			for j := range 50 {
 				rc := e.Cancel(errSecondStop)
-				raise(&most, rc.Requests)
+				raise(&most, rc.StopRequests)
 				if rc.Held || rc.Step != "" {
-					raise(&taken, rc.Requests) // a request after the end is neither
+					raise(&taken, rc.StopRequests) // a request after the end is neither
 				}
 				if i == 0 && j == 25 {
 					e.Force(errDeadline)
@@ -253,7 +253,7 @@ func TestExecutionIsSafeForConcurrentUse(t *testing.T) {
 
 	rep := e.Report()
 	assert.Equal(t, int64(callers*50), most.Load(), "every request is counted once, in its receipt")
-	assert.Equal(t, int(taken.Load()), rep.Requests,
+	assert.Equal(t, int(taken.Load()), rep.StopRequests,
 		"the report counts the requests that came while the plan ran, and not one that came after")
 	var ran []string
 	skipping := false

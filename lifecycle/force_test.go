@@ -14,7 +14,7 @@ import (
 	"github.com/quiesce/quiesce/policy"
 )
 
-const forceBudget = 2 * time.Second
+const abandonAfter = 2 * time.Second
 
 // TestForceCancelsTheRunningStepWhateverItsPolicy forces three seconds into a step
 // that waits on its ctx, and checks that step, the steps after it and the report.
@@ -30,7 +30,7 @@ func TestForceCancelsTheRunningStepWhateverItsPolicy(t *testing.T) {
 					lifecycle.Step{Name: "wait", Policy: p, Timeout: 10 * time.Second, Always: true, Run: waitCtx},
 					lifecycle.Step{Name: "short", Policy: p, Timeout: time.Second, Always: true, Run: waitCtx},
 				)
-				e := plan.Start(reason, lifecycle.Options{ForceBudget: forceBudget})
+				e := plan.Start(reason, lifecycle.Options{AbandonAfter: abandonAfter})
 				firsts := make(chan []bool, 1)
 				go func() {
 					time.Sleep(3 * time.Second)
@@ -51,7 +51,7 @@ func TestForceCancelsTheRunningStepWhateverItsPolicy(t *testing.T) {
 				assert.Equal(t, 3*time.Second, work.Duration)
 				assert.ErrorIs(t, work.Err, lifecycle.ErrForced)
 				assert.ErrorIs(t, work.Err, context.Canceled)
-				assert.Zero(t, work.Requests, "a force is not a request")
+				assert.Zero(t, work.StopRequests, "a force is not a request")
 				assert.False(t, work.Reraised)
 
 				skipped := rep.Steps[1]
@@ -63,18 +63,18 @@ func TestForceCancelsTheRunningStepWhateverItsPolicy(t *testing.T) {
 				assert.Equal(t, lifecycle.Completed, rep.Steps[2].Status, "an Always step runs after a force")
 				wait := rep.Steps[3]
 				assert.Equal(t, lifecycle.TimedOut, wait.Status)
-				assert.Equal(t, forceBudget, wait.Duration, "under force an Always step's Timeout is at most the force budget")
+				assert.Equal(t, abandonAfter, wait.Duration, "under force an Always step's Timeout is at most the AbandonAfter")
 				assert.ErrorIs(t, wait.Err, policy.ErrTimeout)
 				short := rep.Steps[4]
 				assert.Equal(t, lifecycle.TimedOut, short.Status)
-				assert.Equal(t, time.Second, short.Duration, "a Timeout under the force budget stays")
+				assert.Equal(t, time.Second, short.Duration, "a Timeout under the AbandonAfter stays")
 
 				assert.Equal(t, []string{"work", "flush", "wait", "short"}, reportNames(reps))
 				assert.ErrorIs(t, rep.Forced, lifecycle.ErrForced)
 				assert.ErrorIs(t, rep.Forced, errDeadline)
 				assert.Equal(t, rep.Forced, e.Forced())
 				assert.Equal(t, lifecycle.SomeForced, rep.Verdict())
-				assert.Equal(t, 3*time.Second+forceBudget+time.Second, rep.Duration)
+				assert.Equal(t, 3*time.Second+abandonAfter+time.Second, rep.Duration)
 			})
 		})
 	}
@@ -146,7 +146,7 @@ func TestForceAfterDeferredRequestsKeepsTheirCount(t *testing.T) {
 		reps := runAll(e)
 		drain := reps[0]
 		assert.Equal(t, lifecycle.Forced, drain.Status)
-		assert.Equal(t, 2, drain.Requests)
+		assert.Equal(t, 2, drain.StopRequests)
 		assert.Equal(t, 2, drain.Deferred)
 		assert.False(t, drain.Reraised, "a forced step re-raises nothing")
 		assert.Equal(t, 2*time.Second, drain.Duration)
@@ -168,7 +168,7 @@ func TestAPlainStepInterruptedThenForcedStaysInterrupted(t *testing.T) {
 			return ctx.Err()
 		}
 		e := mustPlan(t, step("work", policy.Plain, slow), always("flush", policy.Plain, ok)).
-			Start(reason, lifecycle.Options{ForceBudget: forceBudget})
+			Start(reason, lifecycle.Options{AbandonAfter: abandonAfter})
 		go func() {
 			time.Sleep(time.Second)
 			e.Cancel(errSecondStop)
@@ -193,10 +193,10 @@ func TestAForcedStepThatReturnsWithinTheBudgetIsNotAbandoned(t *testing.T) {
 				obs := &recorder{}
 				lingering := func(ctx context.Context) error {
 					<-ctx.Done()
-					time.Sleep(forceBudget - time.Nanosecond)
+					time.Sleep(abandonAfter - time.Nanosecond)
 					return ctx.Err()
 				}
-				e := mustPlan(t, step("work", p, lingering)).Start(reason, lifecycle.Options{ForceBudget: forceBudget, Observer: obs})
+				e := mustPlan(t, step("work", p, lingering)).Start(reason, lifecycle.Options{AbandonAfter: abandonAfter, Observer: obs})
 				go func() {
 					time.Sleep(time.Second)
 					e.Force(nil)

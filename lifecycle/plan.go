@@ -17,7 +17,7 @@ type Step struct {
 	Name string
 	// Policy says what a cancellation request does while the step runs.
 	Policy policy.Policy
-	// Timeout is the step's own budget from its start; zero means none. A plan that
+	// Timeout bounds the step from its start; zero means none. A plan that
 	// must fit an outer deadline needs one on every step.
 	Timeout time.Duration
 	// Grace bounds a deferred step once a request arrives; zero means none. It has no
@@ -46,7 +46,7 @@ var (
 	ErrUnknownPolicy    = policy.ErrUnknownPolicy
 	ErrGraceUnderPlain  = errors.New("a Grace has no effect under the plain policy")
 	ErrNoTimeout        = errors.New("no Timeout, so the plan cannot be shown to fit its deadline")
-	ErrOverDeadline     = errors.New("step budgets exceed the deadline")
+	ErrOverDeadline     = errors.New("step timeouts exceed the deadline")
 )
 
 // PlanError names the step that makes a plan invalid, and why.
@@ -107,7 +107,7 @@ func NewPlanWithin(deadline time.Duration, steps ...Step) (*Plan, error) {
 			case s.Timeout == 0:
 				bad(i, ErrNoTimeout)
 			case total > deadline && total-s.Timeout <= deadline:
-				bad(i, fmt.Errorf("%w: budgets reach %v here, over the %v deadline", ErrOverDeadline, total, deadline))
+				bad(i, fmt.Errorf("%w: timeouts reach %v here, over the %v deadline", ErrOverDeadline, total, deadline))
 			}
 		}
 	}
@@ -135,8 +135,8 @@ func (p *Plan) Steps() []Step { return append([]Step(nil), p.steps...) }
 // Deadline returns the outer deadline the plan was checked against, or zero.
 func (p *Plan) Deadline() time.Duration { return p.deadline }
 
-// Budget returns the sum of the steps' Timeouts, and whether every step has one.
-func (p *Plan) Budget() (total time.Duration, bounded bool) {
+// Timeouts returns the sum of the steps' Timeouts, and whether every step has one.
+func (p *Plan) Timeouts() (total time.Duration, bounded bool) {
 	bounded = true
 	for _, s := range p.steps {
 		total += s.Timeout
@@ -154,8 +154,8 @@ func (p *Plan) Prepend(s Step) (*Plan, error) {
 // policy and budget, so an operator can read a shutdown before it happens.
 func (p *Plan) String() string {
 	var b strings.Builder
-	total, bounded := p.Budget()
-	fmt.Fprintf(&b, "plan: %d steps, budget %s", len(p.steps), budgetString(total, bounded))
+	total, bounded := p.Timeouts()
+	fmt.Fprintf(&b, "plan: %s, timeouts %s", plural(len(p.steps), "step"), budgetString(total, bounded))
 	if p.deadline > 0 {
 		fmt.Fprintf(&b, " (deadline %v)", p.deadline)
 	}

@@ -165,7 +165,7 @@ func TestNewPlanReportsEveryProblemInOrder(t *testing.T) {
 		{3, "close", lifecycle.ErrOverDeadline},
 	}, got)
 	assert.Contains(t, err.Error(), `plan step 3 "drain": duplicate name (also step 2)`, "the message numbers steps from 1")
-	assert.Contains(t, err.Error(), "budgets reach 11s here, over the 10s deadline")
+	assert.Contains(t, err.Error(), "timeouts reach 11s here, over the 10s deadline")
 }
 
 func TestNewPlanWithinRejectsANegativeDeadline(t *testing.T) {
@@ -191,14 +191,14 @@ func TestPlanBudgetIsBoundedOnlyWhenEveryStepHasATimeout(t *testing.T) {
 	bounded := mustPlan(t,
 		lifecycle.Step{Name: "drain", Timeout: 2 * time.Second, Run: ok},
 		lifecycle.Step{Name: "close", Timeout: 3 * time.Second, Run: ok})
-	total, isBounded := bounded.Budget()
+	total, isBounded := bounded.Timeouts()
 	assert.Equal(t, 5*time.Second, total)
 	assert.True(t, isBounded)
 
 	open := mustPlan(t,
 		lifecycle.Step{Name: "drain", Timeout: 2 * time.Second, Run: ok},
 		lifecycle.Step{Name: "close", Run: ok})
-	total, isBounded = open.Budget()
+	total, isBounded = open.Timeouts()
 	assert.Equal(t, 2*time.Second, total)
 	assert.False(t, isBounded)
 }
@@ -232,7 +232,7 @@ func TestPlanStringIsADryRun(t *testing.T) {
 	)
 	require.NoError(t, err)
 	out := p.String()
-	assert.Contains(t, out, "plan: 3 steps, budget 16s (deadline 30s)\n")
+	assert.Contains(t, out, "plan: 3 steps, timeouts 16s (deadline 30s)\n")
 	assert.Regexp(t, `1\.\s+drain\s+defer-flag\s+timeout 10s\s+grace 2s`, out)
 	assert.Regexp(t, `2\.\s+disconnect\s+plain\s+timeout 5s\s+grace none`, out)
 	assert.Regexp(t, `3\.\s+flush-logs\s+defer-reraise\s+timeout 1s\s+grace none\s+always`, out)
@@ -240,7 +240,7 @@ func TestPlanStringIsADryRun(t *testing.T) {
 
 	open := mustPlan(t, step("drain", policy.DeferFlag, ok))
 	out = open.String()
-	assert.Contains(t, out, "plan: 1 steps, budget unbounded\n")
+	assert.Contains(t, out, "plan: 1 step, timeouts unbounded\n")
 	assert.NotContains(t, out, "deadline", "a plan without a deadline shows none")
 	assert.Contains(t, out, "timeout none")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,7 +47,7 @@ func (p Progress) Detail() string {
 	var b strings.Builder
 	b.WriteString(p.String())
 	if p.Rate > 0 {
-		fmt.Fprintf(&b, ", %.4g/s", p.Rate)
+		fmt.Fprintf(&b, ", %s/s", rate(p.Rate))
 	}
 	if p.ETA > 0 {
 		fmt.Fprintf(&b, ", %v left", p.ETA.Round(time.Millisecond))
@@ -55,6 +56,15 @@ func (p Progress) Detail() string {
 		fmt.Fprintf(&b, ", %s=%v", k, p.Fields[k])
 	}
 	return b.String()
+}
+
+// rate writes a rate for people: whole units from 100 a second up, three
+// significant digits below.
+func rate(r float64) string {
+	if r >= 100 {
+		return strconv.FormatFloat(r, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(r, 'g', 3, 64)
 }
 
 // ReportProgress records progress for the step whose ctx this is: done of total

@@ -12,17 +12,17 @@ import (
 
 // StepReport is what one step did.
 type StepReport struct {
-	Name     string
-	Policy   policy.Policy
-	Status   Status
-	Requests int           // cancellation requests that reached the step
-	Deferred int           // how many of them its policy deferred
-	Reraised bool          // DeferReraise raised a request again once the step had finished
-	Err      error         // why it failed, timed out, was interrupted, forced, skipped or abandoned
-	Start    time.Time     // zero if it never ran
-	Duration time.Duration // how long it ran; for an abandoned step, until it was abandoned
-	Progress *Progress     // the last progress it reported, if any
-	Partial  any           // what it recorded it had achieved (RecordPartial), if anything
+	Name         string
+	Policy       policy.Policy
+	Status       Status
+	StopRequests int           // stop requests that reached the step (cancellation requests, as the policy sees them)
+	Deferred     int           // how many of them its policy deferred
+	Reraised     bool          // DeferReraise raised a request again once the step had finished
+	Err          error         // why it failed, timed out, was interrupted, forced, skipped or abandoned
+	Start        time.Time     // zero if it never ran
+	Duration     time.Duration // how long it ran; for an abandoned step, until it was abandoned
+	Progress     *Progress     // the last progress it reported, if any
+	Partial      any           // what it recorded it had achieved (RecordPartial), if anything
 	// Goroutine names the goroutine an abandoned step was left running on, as its
 	// pprof labels ("op=<step>", and "actor=<actor>" with Options.LabelActor), so
 	// that a goroutine profile finds it (go tool pprof -tagfocus op=<step>).
@@ -44,8 +44,8 @@ func (r StepReport) String() string {
 // note is the short tail of a step's line: requests, re-raise, error.
 func (r StepReport) note() string {
 	var parts []string
-	if r.Requests > 0 {
-		parts = append(parts, fmt.Sprintf("%s, %d deferred", plural(r.Requests, "request"), r.Deferred))
+	if r.StopRequests > 0 {
+		parts = append(parts, fmt.Sprintf("%s, %d deferred", plural(r.StopRequests, "stop request"), r.Deferred))
 	}
 	if r.Reraised {
 		parts = append(parts, "re-raised after finishing")
@@ -59,18 +59,18 @@ func (r StepReport) note() string {
 // Report is what one stop did: why it began, each step's outcome, what happened to
 // the messages, and the reports of the children that stopped with it.
 type Report struct {
-	ID       StopID // identifies the stop in notices, events and log records
-	Parent   StopID // the stop that caused this one (a parent's), or zero
-	Actor    string // who stopped; set by the mailbox
-	Reason   *Reason
-	Start    time.Time
-	Duration time.Duration
-	Steps    []StepReport
-	Requests int   // cancellation requests received after the one that began the stop
-	Forced   error // why the stop was forced (errors.Is ErrForced), or nil
-	Drained  int   // messages processed after the stop began and before the first step
-	Refused  int   // messages refused, answered or dead-lettered, with the reason
-	Children []*Report
+	ID           StopID // identifies the stop in notices, events and log records
+	Parent       StopID // the stop that caused this one (a parent's), or zero
+	Actor        string // who stopped; set by the mailbox
+	Reason       *Reason
+	Start        time.Time
+	Duration     time.Duration
+	Steps        []StepReport
+	StopRequests int   // stop requests received after the one that began the stop
+	Forced       error // why the stop was forced (errors.Is ErrForced), or nil
+	Drained      int   // messages processed after the stop began and before the first step
+	Refused      int   // messages refused, answered or dead-lettered, with the reason
+	Children     []*Report
 }
 
 // Verdict is the worst that happened in this stop and its children's: an
@@ -144,8 +144,8 @@ func (r *Report) write(w io.Writer, detail bool, indent string) {
 	if r.Drained > 0 || r.Refused > 0 {
 		facts = append(facts, fmt.Sprintf("messages: %d drained, %d refused", r.Drained, r.Refused))
 	}
-	if r.Requests > 0 {
-		facts = append(facts, fmt.Sprintf("%s after the first", plural(r.Requests, "request")))
+	if r.StopRequests > 0 {
+		facts = append(facts, fmt.Sprintf("%s after the first", plural(r.StopRequests, "stop request")))
 	}
 	if r.Forced != nil {
 		facts = append(facts, "forced: "+oneLine(r.Forced.Error()))

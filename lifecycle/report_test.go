@@ -63,10 +63,10 @@ func TestReportIsExactToTheStep(t *testing.T) {
 			assert.Equal(t, want.at, s.Start.Sub(rep.Start), "%s starts", s.Name)
 			assert.Equal(t, want.took, s.Duration, "%s takes", s.Name)
 			assert.Equal(t, want.status, s.Status, s.Name)
-			assert.Equal(t, want.requests, s.Requests, s.Name)
+			assert.Equal(t, want.requests, s.StopRequests, s.Name)
 		}
 		assert.Equal(t, 1, rep.Steps[0].Deferred)
-		assert.Equal(t, 1, rep.Requests)
+		assert.Equal(t, 1, rep.StopRequests)
 		assert.Equal(t, []string{"disconnect", "close"}, reportNames(rep.Failed()))
 
 		time.Sleep(time.Hour)
@@ -75,15 +75,15 @@ func TestReportIsExactToTheStep(t *testing.T) {
 		rep.Actor = "cache"
 		out := rep.String()
 		assert.Contains(t, out, "cache stopped in 3.95s (stop requested: deploy v2): some failed\n")
-		assert.Contains(t, out, "  1 request after the first; 2 steps failed or timed out\n")
-		assert.Regexp(t, `1\.\s+drain\s+defer-flag\s+completed\s+1s\s+1 request, 1 deferred\n`, out)
+		assert.Contains(t, out, "  1 stop request after the first; 2 steps failed or timed out\n")
+		assert.Regexp(t, `1\.\s+drain\s+defer-flag\s+completed\s+1s\s+1 stop request, 1 deferred\n`, out)
 		assert.Regexp(t, `2\.\s+disconnect\s+plain\s+failed\s+2s\s+disk full\n`, out)
 		assert.Regexp(t, `3\.\s+close\s+plain\s+timed out\s+500ms\s+policy: "close": canceled at the core: policy: timeout\n`, out)
 		assert.NotContains(t, out, "+250ms", "String leaves out the start offsets")
 		assert.NotContains(t, out, "progress", "and the progress")
 
 		detail := fmt.Sprintf("%+v", rep)
-		assert.Contains(t, detail, "+250ms  progress: halfway (1/2), 2/s, 500ms left  1 request, 1 deferred")
+		assert.Contains(t, detail, "+250ms  progress: halfway (1/2), 2/s, 500ms left  1 stop request, 1 deferred")
 		assert.Contains(t, detail, "+1.35s  disk full")
 		assert.Contains(t, detail, "+3.45s")
 		assert.Equal(t, out, fmt.Sprintf("%v", rep), "%v is String")
@@ -155,9 +155,9 @@ func handMade() *lifecycle.Report {
 	}
 	return &lifecycle.Report{
 		Actor: "root", Reason: lifecycle.NewReason(lifecycle.Shutdown, nil), Start: start, Duration: 3 * time.Second,
-		Requests: 2, Forced: fmt.Errorf("%w: %w", lifecycle.ErrForced, errDeadline), Drained: 5, Refused: 2,
+		StopRequests: 2, Forced: fmt.Errorf("%w: %w", lifecycle.ErrForced, errDeadline), Drained: 5, Refused: 2,
 		Steps: []lifecycle.StepReport{
-			{Name: "drain", Policy: policy.DeferReraise, Status: lifecycle.Completed, Requests: 2, Deferred: 2, Reraised: true,
+			{Name: "drain", Policy: policy.DeferReraise, Status: lifecycle.Completed, StopRequests: 2, Deferred: 2, Reraised: true,
 				Start: start, Duration: 1500 * time.Millisecond,
 				Progress: &lifecycle.Progress{Message: "drained", Done: 5, Total: 5}},
 			{Name: "close", Policy: policy.Plain, Status: lifecycle.Failed, Err: errors.Join(errStep, errSecondStop),
@@ -172,8 +172,8 @@ func TestReportPrintsForPeople(t *testing.T) {
 	r := handMade()
 	out := r.String()
 	assert.Contains(t, out, "root stopped in 3s (shutdown): some abandoned\n", "the verdict counts the children")
-	assert.Contains(t, out, "  messages: 5 drained, 2 refused; 2 requests after the first; forced: lifecycle: forced: pod deadline near; 1 step failed or timed out; 1 child stopped\n")
-	assert.Regexp(t, `1\.\s+drain\s+defer-reraise\s+completed\s+1\.5s\s+2 requests, 2 deferred; re-raised after finishing\n`, out)
+	assert.Contains(t, out, "  messages: 5 drained, 2 refused; 2 stop requests after the first; forced: lifecycle: forced: pod deadline near; 1 step failed or timed out; 1 child stopped\n")
+	assert.Regexp(t, `1\.\s+drain\s+defer-reraise\s+completed\s+1\.5s\s+2 stop requests, 2 deferred; re-raised after finishing\n`, out)
 	assert.Regexp(t, `2\.\s+close\s+plain\s+failed\s+1\.235ms\s+disk full; second stop\n`, out, "durations round to the microsecond, errors fit one line")
 	assert.Regexp(t, `3\.\s+disconnect\s+defer-flag\s+skipped\s+lifecycle: forced\n`, out)
 	assert.NotContains(t, out, "root/worker", "String names the children but does not print them")
@@ -181,7 +181,7 @@ func TestReportPrintsForPeople(t *testing.T) {
 	assert.Equal(t, out, fmt.Sprint(r))
 
 	detail := fmt.Sprintf("%+v", r)
-	assert.Contains(t, detail, "+0s  progress: drained (5/5)  2 requests, 2 deferred")
+	assert.Contains(t, detail, "+0s  progress: drained (5/5)  2 stop requests, 2 deferred")
 	assert.Contains(t, detail, "+1.5s  disk full; second stop")
 	assert.Contains(t, detail, "    root/worker stopped in 2s (parent stopping: shutdown): some abandoned\n", "%+v prints the children, indented")
 	assert.Regexp(t, `    1\.\s+flush\s+plain\s+abandoned\s+1s\s+\+1s  goroutine op=flush  lifecycle: abandoned`, detail)
@@ -205,8 +205,8 @@ func TestStepReportPrintsOnOneLine(t *testing.T) {
 		{lifecycle.StepReport{Name: "close", Policy: policy.Plain, Status: lifecycle.Skipped, Err: errSecondStop},
 			"close plain skipped: second stop"},
 		{lifecycle.StepReport{Name: "drain", Policy: policy.DeferReraise, Status: lifecycle.Completed, Start: start,
-			Duration: 2 * time.Second, Requests: 1, Deferred: 1, Reraised: true},
-			"drain defer-reraise completed in 2s: 1 request, 1 deferred; re-raised after finishing"},
+			Duration: 2 * time.Second, StopRequests: 1, Deferred: 1, Reraised: true},
+			"drain defer-reraise completed in 2s: 1 stop request, 1 deferred; re-raised after finishing"},
 		{lifecycle.StepReport{Name: "x", Status: lifecycle.Failed, Start: start, Err: errors.Join(errStep, errDeadline)},
 			"x plain failed in 0s: disk full; pod deadline near"},
 	} {
@@ -222,9 +222,9 @@ func TestReportIsACopy(t *testing.T) {
 	r := e.Report()
 	require.Len(t, r.Steps, 1)
 	r.Steps[0].Name = "changed"
-	r.Requests = 99
+	r.StopRequests = 99
 	assert.Equal(t, "drain", e.Report().Steps[0].Name)
-	assert.Zero(t, e.Report().Requests)
+	assert.Zero(t, e.Report().StopRequests)
 }
 
 func TestPrintoutsHaveNoTrailingSpaces(t *testing.T) {

@@ -28,7 +28,7 @@ func TestTreeRendersEveryLevelLikeTheTreeCommand(t *testing.T) {
 	brutal := fmt.Errorf("%w: brutal", lifecycle.ErrForced)
 
 	flush := ran("flush", policy.DeferReraise, lifecycle.Completed, 1500*time.Microsecond)
-	flush.Requests, flush.Deferred, flush.Reraised = 2, 1, true
+	flush.StopRequests, flush.Deferred, flush.Reraised = 2, 1, true
 	children := ran("children", policy.DeferFlag, lifecycle.Completed, 3*time.Second+1234*time.Nanosecond)
 	children.Progress = &lifecycle.Progress{Message: "children stopping", Done: 2, Total: 2}
 	hang := ran("hang", policy.DeferFlag, lifecycle.Abandoned, 2*time.Second)
@@ -56,7 +56,7 @@ func TestTreeRendersEveryLevelLikeTheTreeCommand(t *testing.T) {
 
 	want := `sup [some abandoned 3s] shutdown: SIGTERM
 ├── children defer-flag completed 3.000001s [children stopping (2/2)]
-├── flush defer-reraise completed 1.5ms (2 requests, 1 deferred; re-raised after finishing)
+├── flush defer-reraise completed 1.5ms (2 stop requests, 1 deferred; re-raised after finishing)
 ├── sup/pool [some abandoned 3s] parent stopping: shutdown: SIGTERM
 │   │   forced: lifecycle: forced: budget
 │   ├── children defer-flag forced 1s

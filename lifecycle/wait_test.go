@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -26,5 +27,18 @@ func waitAll(t testing.TB, wg *sync.WaitGroup, what string) {
 	case <-done:
 	case <-timer.C:
 		t.Fatalf("waited %v for %s", bound, what)
+	}
+}
+
+// await is a bounded receive for an example, which has no t: it panics, saying
+// what it waited for, and the panic fails the example by name.
+func await[T any](ch <-chan T, what string) T {
+	timer := time.NewTimer(bound)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		panic(fmt.Sprintf("waited %v for %s", bound, what))
 	}
 }

@@ -39,10 +39,10 @@ func TestAnAbandonedStepThatReturnsLateLeavesTheMailboxAlone(t *testing.T) {
 						return nil
 					}},
 				)
-				cfg := mailbox.Config{Plan: plan, Budget: mailbox.After(time.Second), ForceBudget: time.Second}
+				cfg := mailbox.Config{Plan: plan, Budget: mailbox.After(time.Second), AbandonAfter: time.Second}
 				pid, mb := spawn(t, sys, props(t, cfg, newProbe(t).Receive))
 
-				tk := mb.Request(nil, nil)
+				tk := mb.Stop(nil, nil)
 				<-tk.Done() // forced at 1 s, abandoned at 2 s; a fresh goroutine finished the plan
 				synctest.Wait()
 				rep := tk.Report()
@@ -54,7 +54,7 @@ func TestAnAbandonedStepThatReturnsLateLeavesTheMailboxAlone(t *testing.T) {
 				kept.Steps = append([]lifecycle.StepReport(nil), rep.Steps...)
 				finishedBefore := 0
 				for len(published) > 0 {
-					if f, ok := (<-published).(*mailbox.Finished); ok && f.Child.Equal(pid) {
+					if f, ok := (<-published).(*mailbox.Finished); ok && f.Actor.Equal(pid) {
 						finishedBefore++
 					}
 				}

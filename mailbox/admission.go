@@ -74,7 +74,7 @@ func (r *Refused) Unwrap() []error {
 func (m *Mailbox) postWhileStopping(msg any) {
 	adm := m.admission.Load()
 	if adm == holding {
-		switch m.user.push(msg, m.cfg.Capacity) {
+		switch m.user.push(msg, m.capacityFor(msg)) {
 		case pushed:
 			m.userCount.Add(1)
 			m.schedule()
@@ -102,12 +102,14 @@ func (m *Mailbox) postWhileStopping(msg any) {
 // refuse answers msg's sender with a *Refused, or dead-letters it, and counts it.
 func (m *Mailbox) refuse(msg any, err error, reason *lifecycle.Reason) {
 	m.refused.Add(1)
+	m.metrics.refusal(err)
 	_, inner, sender := actor.UnwrapEnvelope(msg)
 	r := &Refused{Actor: m.self(), Message: inner, Reason: reason, Err: err}
-	if m.ctx == nil {
+	c := m.actx()
+	if c == nil {
 		return
 	}
-	sys := m.ctx.ActorSystem()
+	sys := c.ActorSystem()
 	if sender != nil {
 		if !routed(sys, sender, r) {
 			sys.Root.Send(sender, r)

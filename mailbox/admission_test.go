@@ -79,7 +79,7 @@ func TestAMessageSentWhileStoppingIsRefusedWithTheReasonAndCounted(t *testing.T)
 				pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, p.Receive))
 				reason := lifecycle.NewReason(lifecycle.Requested, errDeploy)
 				if stopping {
-					mb.Request(reason, nil)
+					mb.Stop(reason, nil)
 					require.Equal(t, "step hold", p.next("the step to begin"))
 				}
 
@@ -87,8 +87,8 @@ func TestAMessageSentWhileStoppingIsRefusedWithTheReasonAndCounted(t *testing.T)
 
 				if !stopping {
 					assert.Equal(t, w.running, got)
-					assert.Zero(t, mb.Refused())
-					mb.Request(reason, nil)
+					assert.Zero(t, mb.RefusedCount())
+					mb.Stop(reason, nil)
 					for p.next("the step to begin") != "step hold" {
 					}
 				} else {
@@ -105,12 +105,12 @@ func TestAMessageSentWhileStoppingIsRefusedWithTheReasonAndCounted(t *testing.T)
 					}
 					assert.Contains(t, r.Error(), "refused a message of type string: stopping")
 					assert.Contains(t, r.Error(), "stop requested: deploy")
-					assert.EqualValues(t, 1, mb.Refused())
+					assert.EqualValues(t, 1, mb.RefusedCount())
 				}
 				close(hold)
 				recv(t, mb.Ticket().Done(), "the stop to end")
 				rep := mb.Ticket().Report()
-				assert.Equal(t, int(mb.Refused()), rep.Refused, "every refusal is in the report")
+				assert.Equal(t, int(mb.RefusedCount()), rep.Refused, "every refusal is in the report")
 				assert.Empty(t, p.got, "a refused message never reaches Receive")
 			})
 		}
@@ -136,7 +136,7 @@ func TestAfterTheActorStoppedARefusalSaysStopped(t *testing.T) {
 	dead, unsubscribe := deadLetters(sys, pid)
 	defer unsubscribe()
 	reason := lifecycle.NewReason(lifecycle.Requested, errDeploy)
-	recv(t, mb.Request(reason, nil).Done(), "the stop to end")
+	recv(t, mb.Stop(reason, nil).Done(), "the stop to end")
 	require.Equal(t, lifecycle.Stopped, mb.Phase())
 	require.Nil(t, mailbox.Of(sys, pid))
 
@@ -154,7 +154,7 @@ func TestAfterTheActorStoppedARefusalSaysStopped(t *testing.T) {
 		assert.ErrorIs(t, r, reason)
 		assert.NotErrorIs(t, r, mailbox.ErrStopping, "stopped, not stopping")
 	}
-	assert.EqualValues(t, 2, mb.Refused(), "the mailbox counts every refusal in its life")
+	assert.EqualValues(t, 2, mb.RefusedCount(), "the mailbox counts every refusal in its life")
 	assert.Zero(t, mb.Ticket().Report().Refused, "the report was complete before")
 	assert.Empty(t, p.got)
 }

@@ -151,7 +151,7 @@ func TestAStepDeafToItsCtxIsAbandonedAndTheActorStillStops(t *testing.T) {
 						return context.Cause(ctx)
 					}}
 					after := lifecycle.Step{Name: "after", Always: true, Run: func(context.Context) error { return nil }}
-					cfg := mailbox.Config{Plan: lifecycle.MustPlan(work, after), Budget: mailbox.After(time.Second), ForceBudget: time.Second}
+					cfg := mailbox.Config{Plan: lifecycle.MustPlan(work, after), Budget: mailbox.After(time.Second), AbandonAfter: time.Second}
 					pid, mb := spawn(t, sys, props(t, cfg, newProbe(t).Receive))
 
 					require.NoError(t, sys.Root.StopFuture(pid).Wait(), "the stop completes")
@@ -165,10 +165,10 @@ func TestAStepDeafToItsCtxIsAbandonedAndTheActorStillStops(t *testing.T) {
 					if deaf {
 						assert.Equal(t, lifecycle.Abandoned, w.Status)
 						assert.ErrorIs(t, w.Err, lifecycle.ErrAbandoned)
-						assert.Equal(t, 2*time.Second, w.Duration, "the budget, then the force budget")
+						assert.Equal(t, 2*time.Second, w.Duration, "the budget, then the AbandonAfter")
 						assert.Equal(t, policy.LabelKey+"=work", w.Goroutine)
 						n := <-abandoned
-						assert.True(t, pid.Equal(n.Child))
+						assert.True(t, pid.Equal(n.Actor))
 						assert.Equal(t, "work", n.Step)
 					} else {
 						assert.Equal(t, lifecycle.Forced, w.Status)
@@ -203,7 +203,7 @@ func TestABrutalBudgetNeverDrains(t *testing.T) {
 		for range 3 {
 			sys.Root.Send(pid, "queued")
 		}
-		tk := mailbox.Of(sys, pid).Request(nil, nil)
+		tk := mailbox.Of(sys, pid).Stop(nil, nil)
 		close(release)
 		recv(t, tk.Done(), "the brutal stop to end")
 		rep := tk.Report()

@@ -47,7 +47,7 @@ func TestAFullQueueRefusesWithErrFullWhileRunningAndTakesMessagesOnceThereIsRoom
 		assert.NotErrorIs(t, r, mailbox.ErrStopping)
 		assert.Contains(t, r.Error(), "mailbox full")
 	}
-	assert.EqualValues(t, 2, mb.Refused())
+	assert.EqualValues(t, 2, mb.RefusedCount())
 	assert.Equal(t, lifecycle.Running, mb.Phase(), "a full queue is no reason to stop")
 
 	close(p.release)
@@ -56,7 +56,7 @@ func TestAFullQueueRefusesWithErrFullWhileRunningAndTakesMessagesOnceThereIsRoom
 	require.NoError(t, err, "the answer to a request once there is room")
 	assert.Equal(t, "ok later", res, "once there is room, messages are taken again")
 	assert.Equal(t, "later", p.next("\"later\" to reach Receive"))
-	recv(t, mb.Request(nil, nil).Done(), "the stop to end")
+	recv(t, mb.Stop(nil, nil).Done(), "the stop to end")
 	assert.Zero(t, mb.Ticket().Report().Refused, "refusals while running are not the stop's")
 }
 
@@ -73,7 +73,7 @@ func TestLifecycleMessagesAreNeverRefusedForCapacity(t *testing.T) {
 		rep := mb.Ticket().Report()
 		assert.Equal(t, 1, rep.Drained)
 		assert.Zero(t, rep.Refused)
-		assert.Zero(t, mb.Refused())
+		assert.Zero(t, mb.RefusedCount())
 	})
 	t.Run("a notice to a running actor with a full queue is taken", func(t *testing.T) {
 		sys := newSystem()
@@ -81,11 +81,11 @@ func TestLifecycleMessagesAreNeverRefusedForCapacity(t *testing.T) {
 		pid, mb := fill(t, sys, p, mailbox.Config{Capacity: 1})
 		n := &mailbox.DeferredCancel{Step: "x"}
 		sys.Root.Send(pid, n)
-		require.Zero(t, mb.Refused(), "a notice is no user message to count or refuse")
+		require.Zero(t, mb.RefusedCount(), "a notice is no user message to count or refuse")
 		close(p.release)
 		assert.Equal(t, []any{n, "q0"}, p.take(2, "the notice, then the queued message"),
 			"a notice travels with system messages: it overtakes queued user messages")
-		recv(t, mb.Request(nil, nil).Done(), "the stop to end")
+		recv(t, mb.Stop(nil, nil).Done(), "the stop to end")
 	})
 	t.Run("a notice to a stopping actor with a full queue is taken", func(t *testing.T) {
 		sys := newSystem()
@@ -102,7 +102,7 @@ func TestLifecycleMessagesAreNeverRefusedForCapacity(t *testing.T) {
 		close(hold)
 		assert.Equal(t, []any{notices[0], notices[1]}, p.take(2, "the notices, once the step is over"))
 		recv(t, mb.Ticket().Done(), "the stop to end")
-		assert.Zero(t, mb.Refused())
+		assert.Zero(t, mb.RefusedCount())
 	})
 }
 
@@ -130,7 +130,7 @@ func TestAnActorThatFloodsItsOwnFullQueueDoesNotDeadlock(t *testing.T) {
 		assert.Equal(t, i, r.Message)
 		assert.ErrorIs(t, r, mailbox.ErrFull)
 	}
-	assert.EqualValues(t, 9, mb.Refused())
-	recv(t, mb.Request(nil, nil).Done(), "the stop to end")
+	assert.EqualValues(t, 9, mb.RefusedCount())
+	recv(t, mb.Stop(nil, nil).Done(), "the stop to end")
 	assert.Empty(t, got)
 }

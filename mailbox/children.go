@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -32,7 +31,7 @@ func (w *childWatch) childProgress(n *Progressed) {
 	if w.progress == nil {
 		w.progress = make(map[string]lifecycle.Progress)
 	}
-	w.progress[PIDText(n.Child)] = n.Progress
+	w.progress[PIDText(n.Actor)] = n.Progress
 }
 
 // progressSum adds up the children's last progress, or returns nil if none reported.
@@ -46,15 +45,11 @@ func (w *childWatch) progressSum() *lifecycle.Progress {
 	for _, p := range w.progress {
 		sum.Done += p.Done
 		sum.Total += p.Total
-		sum.Rate += p.Rate
 		if p.At.After(sum.At) {
 			sum.At = p.At
 		}
 	}
-	if sum.Rate > 0 && sum.Total > sum.Done {
-		sum.ETA = time.Duration(float64(sum.Total-sum.Done) / sum.Rate * float64(time.Second))
-	}
-	return sum
+	return sum // its Rate and ETA are the snapshot's: see Ticket.Snapshot
 }
 
 func (w *childWatch) addReport(r *lifecycle.Report) {
@@ -91,9 +86,11 @@ func (w *childWatch) force(cause error) {
 // child's Terminated as the actor handles it.
 type awaiting struct {
 	st   *stopState
-	left int        // children whose Terminated has not come yet
-	one  *actor.PID // in reverse order, the child the step waits for now
-	gone bool       // one's Terminated has come
+	gen  uint32 // the mailbox's generation when the step began: only its goroutine counts
+	left int    // children whose Terminated has not come yet
+	// In reverse order, the children whose Terminated has come: the step waits
+	// for one child at a time, and another may end meanwhile, on its own.
+	gone map[string]bool
 }
 
 func (a *awaiting) setLeft(n int) {
@@ -104,15 +101,15 @@ func (a *awaiting) setLeft(n int) {
 // terminated counts who's Terminated, handled by the actor now.
 func (a *awaiting) terminated(who *actor.PID) {
 	a.setLeft(a.left - 1)
-	if a.one != nil && a.one.Equal(who) {
-		a.gone = true
+	if a.gone != nil {
+		a.gone[who.Id] = true
 	}
 }
 
 // runChildren is the Run of the Children step.
 func runChildren(ctx context.Context) error {
 	m, _ := ctx.Value(mailboxKey{}).(*Mailbox)
-	if m == nil || m.ctx == nil {
+	if m == nil || m.actx() == nil {
 		return errors.New("mailbox: the Children step runs only in a Quiesce mailbox")
 	}
 	return m.stopChildren(ctx)
@@ -124,26 +121,28 @@ func runChildren(ctx context.Context) error {
 // them during the step, and the step counts the Terminated it sees.
 func (m *Mailbox) stopChildren(ctx context.Context) error {
 	st := m.stop.Load()
-	kids := slices.Clone(m.ctx.Children())
+	c := m.actx()
+	kids := slices.Clone(c.Children())
 	total := len(kids)
 	if total == 0 {
 		return nil
 	}
 	w := st.watch()
-	sys := m.ctx.ActorSystem()
+	sys := c.ActorSystem()
 	reason := lifecycle.NewReason(lifecycle.ParentStopping, st.reason)
 	self := m.self()
 	m.mu.Lock()
 	outer := st.outer // the children must end by the parent's deadline too
 	m.mu.Unlock()
-	a := &awaiting{st: st}
+	gen := m.gen.Load()
+	a := &awaiting{st: st, gen: gen}
 	a.setLeft(total)
-	m.waiting = a
-	defer func() { m.waiting = nil }()
+	// It stays after the step, until another stop's replaces it: the children that
+	// outlive a step that gave up waiting still count down in Snapshot.
+	m.waiting.Store(a)
 	sig := make(chan struct{}, 1)
 	m.pump.Store(&sig)
 	defer m.pump.Store(nil)
-	gen := m.gen.Load()
 
 	asked := make([]*Mailbox, 0, total)
 	defer func() { w.addAsked(asked) }()
@@ -163,10 +162,12 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 			cm.Force(forced)
 		}
 	}
+	var next []*actor.PID // in reverse order, the children not asked yet
+	unasked := func() []*actor.PID { return next }
 	every := max(total/20, 1) // progress, at most about 20 times
 	reported := 0
 	wait := func(until func() bool) error {
-		for m.pumpSystem(gen); !until(); m.pumpSystem(gen) {
+		for m.pumpSystem(ctx, gen); !until(); m.pumpSystem(ctx, gen) {
 			if done := total - a.left; done-reported >= every {
 				reported = done
 				lifecycle.ReportProgress(ctx, "children stopping", done, total)
@@ -174,11 +175,21 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 			select {
 			case <-sig:
 			case <-ctx.Done():
+				// The step gives up waiting (a force, its timeout, a request). The
+				// children it had not asked yet (reverse order) are asked now, with
+				// this stop's reason and deadline, not left to protoactor's plain
+				// stop at the hand-over; under a force, every child is forced.
 				cause := context.Cause(ctx)
-				if errors.Is(cause, lifecycle.ErrForced) {
+				m.mu.Lock()
+				forced := st.forced
+				m.mu.Unlock()
+				if forced != nil {
 					for _, cm := range asked {
-						cm.Force(cause)
+						cm.Force(forced)
 					}
+				}
+				for _, pid := range unasked() {
+					stop(pid) // forces it too, if the stop is forced
 				}
 				return fmt.Errorf("%d of %d children still stopping: %w", a.left, total, cause)
 			}
@@ -187,10 +198,12 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 		return nil
 	}
 	if m.cfg.Order == Reverse {
-		for _, pid := range youngestFirst(sys, kids) {
-			a.one, a.gone = pid, false
+		a.gone = make(map[string]bool, total)
+		order := youngestFirst(sys, kids)
+		for i, pid := range order {
 			stop(pid)
-			if err := wait(func() bool { return a.gone }); err != nil {
+			next = order[i+1:]
+			if err := wait(func() bool { return a.gone[pid.Id] }); err != nil {
 				return err
 			}
 		}
@@ -202,13 +215,18 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 	return wait(func() bool { return a.left <= 0 })
 }
 
-// pumpSystem handles the system messages queued now but the lifecycle's own, for a
-// Children step that waits: notices and Terminated reach the actor as they come,
-// not in a burst after the step. It stops as soon as the step is abandoned (gen
-// changes): the goroutine that took the mailbox over handles the rest.
-func (m *Mailbox) pumpSystem(gen uint32) {
-	for m.gen.Load() == gen {
-		msg := m.sys.popIf(notControl)
+// pumpSystem handles the system messages queued now, for a Children step that
+// waits: notices and Terminated reach the actor as they come, not in a burst after
+// the step. The lifecycle's own messages that may come during a step are handled
+// too (a force's ctlDrainCut, the one a panic in Receive queues as it escalates):
+// one left at the head would hold everything behind it. It stops at a message that
+// moves the plan on (only an abandonment queues one during a step), when the
+// step's ctx is done (a force: the step returns within its AbandonAfter however
+// much is queued), and as soon as the step is abandoned (gen changes): the
+// goroutine that took the mailbox over handles the rest.
+func (m *Mailbox) pumpSystem(ctx context.Context, gen uint32) {
+	for m.gen.Load() == gen && ctx.Err() == nil {
+		msg := m.sys.popIf(pumpable)
 		if msg == nil {
 			return
 		}
@@ -226,9 +244,14 @@ func (m *Mailbox) pumped(msg any, gen uint32) {
 	m.system(msg, gen)
 }
 
-func notControl(msg any) bool {
-	_, ok := msg.(control)
-	return !ok
+// pumpable reports whether a Children step that waits may handle msg: anything but
+// the messages that move the plan on.
+func pumpable(msg any) bool {
+	switch msg {
+	case ctlBegin, ctlStep, ctlHandOver:
+		return false
+	}
+	return true
 }
 
 // youngestFirst orders kids by creation, the last first. protoactor's set of

@@ -24,7 +24,8 @@ type Config struct {
 	// Capacity bounds the user queue; zero means unbounded. A message that finds the
 	// queue full is refused with ErrFull, answered or dead-lettered like any refusal,
 	// and counted: a post never blocks, so an actor that posts to its own full queue
-	// cannot deadlock. Lifecycle messages (steps, notices) are never counted or refused.
+	// cannot deadlock. Lifecycle messages (steps, notices, a PoisonPill) are never
+	// refused for it.
 	Capacity int
 	// Start runs on the actor's goroutine right after each incarnation has received
 	// *actor.Started: the Starting phase. An error or a panic stops the component,
@@ -33,9 +34,9 @@ type Config struct {
 	// Budget is how long a stop may take, from its first request, before it is
 	// forced. The zero value is Infinity. A parent may set it per child (SetBudget).
 	Budget Budget
-	// ForceBudget is how long a forced step has to return before it is abandoned, and
-	// the Timeout of each Always step after a force. Zero means lifecycle.DefaultForceBudget.
-	ForceBudget time.Duration
+	// AbandonAfter is how long a forced step has to return before it is abandoned, and
+	// the Timeout of each Always step after a force. Zero means lifecycle.DefaultAbandonAfter.
+	AbandonAfter time.Duration
 	// Order is how the Children step stops children: all at once, or one at a time in
 	// reverse start order.
 	Order Order
@@ -119,7 +120,7 @@ var (
 	// Infinity never forces: the stop takes what its steps take.
 	Infinity = Budget{}
 	// Brutal forces at once: the queue is not drained and only Always steps run,
-	// each with the force budget.
+	// each with the AbandonAfter.
 	Brutal = Budget{kind: brutal}
 )
 
@@ -181,17 +182,19 @@ func (b Budget) valid() error {
 	return nil
 }
 
-// ChildrenStep is the name of the built-in step that stops the children.
-const ChildrenStep = "children"
+// childrenStepName is the name of the built-in step that stops the children.
+const childrenStepName = "children"
 
-// Children returns the built-in step that stops the component's children gracefully,
-// each with reason ParentStopping, and waits until each has stopped. Place it
-// anywhere in a plan; a plan without it stops the children before its first step,
-// under DeferFlag. A cancellation of the step's ctx stops the waiting (the children
-// go on stopping, and protoactor still waits for them before the actor stops). The
-// step is Always: after a force it still runs, and forces the children.
-func Children(p policy.Policy, timeout time.Duration) lifecycle.Step {
-	return lifecycle.Step{Name: ChildrenStep, Policy: p, Timeout: timeout, Always: true, Run: runChildren}
+// ChildrenStep returns the built-in step, named "children", that stops the actor's
+// children gracefully, each with reason ParentStopping, and waits until each has
+// stopped, handing the actor their notices as they come. Place it anywhere in a plan;
+// a plan without it stops the children before its first step, under DeferFlag. A
+// cancellation of the step's ctx stops the waiting: the children it asked go on
+// stopping (protoactor still waits for them before the actor stops), and those it had
+// not asked yet are asked then. The step is Always: after a force it still runs, and
+// forces the children. (With package actor, qactor.Children is the same step.)
+func ChildrenStep(p policy.Policy, timeout time.Duration) lifecycle.Step {
+	return lifecycle.Step{Name: childrenStepName, Policy: p, Timeout: timeout, Always: true, Run: runChildren}
 }
 
 // shared is what every mailbox made by one Producer reads.
@@ -218,8 +221,8 @@ func newShared(cfg Config) (*shared, error) {
 	if cfg.Capacity < 0 {
 		errs = append(errs, fmt.Errorf("capacity %d is negative", cfg.Capacity))
 	}
-	if cfg.ForceBudget < 0 {
-		errs = append(errs, fmt.Errorf("force budget %v is negative", cfg.ForceBudget))
+	if cfg.AbandonAfter < 0 {
+		errs = append(errs, fmt.Errorf("AbandonAfter %v is negative", cfg.AbandonAfter))
 	}
 	if err := cfg.Budget.valid(); err != nil {
 		errs = append(errs, err)
@@ -233,24 +236,24 @@ func newShared(cfg Config) (*shared, error) {
 	}
 	placed := false
 	for i, step := range s.plan.Steps() {
-		if step.Name != ChildrenStep {
+		if step.Name != childrenStepName {
 			continue
 		}
 		if reflect.ValueOf(step.Run).Pointer() != reflect.ValueOf(runChildren).Pointer() {
-			errs = append(errs, fmt.Errorf("plan step %d %q: the name is reserved for mailbox.Children", i+1, step.Name))
+			errs = append(errs, fmt.Errorf("plan step %d %q: the name is reserved for mailbox.ChildrenStep", i+1, step.Name))
 		}
 		placed = true
 	}
 	if !placed && len(errs) == 0 {
-		p, err := s.plan.Prepend(Children(policy.DeferFlag, 0))
+		p, err := s.plan.Prepend(ChildrenStep(policy.DeferFlag, 0))
 		if err != nil {
 			// The plan has an outer deadline, and an unbounded step cannot fit it: the
 			// children then stop first, bounded by what the deadline leaves.
-			total, _ := s.plan.Budget()
-			p, err = s.plan.Prepend(Children(policy.DeferFlag, s.plan.Deadline()-total))
+			total, _ := s.plan.Timeouts()
+			p, err = s.plan.Prepend(ChildrenStep(policy.DeferFlag, s.plan.Deadline()-total))
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("the plan leaves no time under its deadline to stop children first: place mailbox.Children in it: %w", err))
+			errs = append(errs, fmt.Errorf("the plan leaves no time under its deadline to stop children first: place mailbox.ChildrenStep in it: %w", err))
 		}
 		s.withChildren = p
 	}

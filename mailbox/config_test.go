@@ -25,25 +25,25 @@ func TestProducerRefusesABadConfigAndNamesTheProblem(t *testing.T) {
 		want []string // each must appear in the error
 	}{
 		{"a negative capacity", mailbox.Config{Capacity: -1}, []string{"capacity -1 is negative"}},
-		{"a negative force budget", mailbox.Config{ForceBudget: -time.Second}, []string{"force budget -1s is negative"}},
+		{"a negative AbandonAfter", mailbox.Config{AbandonAfter: -time.Second}, []string{"AbandonAfter -1s is negative"}},
 		{"a zero budget", mailbox.Config{Budget: mailbox.After(0)}, []string{"budget 0s: must be positive"}},
 		{"a negative budget", mailbox.Config{Budget: mailbox.After(-1)}, []string{"budget -1ns: must be positive"}},
 		{
-			"a step named children that is not mailbox.Children",
+			"a step named children that is not mailbox.ChildrenStep",
 			mailbox.Config{Plan: lifecycle.MustPlan(
 				lifecycle.Step{Name: "flush", Run: nop},
-				lifecycle.Step{Name: mailbox.ChildrenStep, Run: nop})},
-			[]string{`plan step 2 "children"`, "reserved for mailbox.Children"},
+				lifecycle.Step{Name: "children", Run: nop})},
+			[]string{`plan step 2 "children"`, "reserved for mailbox.ChildrenStep"},
 		},
 		{
 			"a plan whose deadline leaves no room to stop children first",
 			mailbox.Config{Plan: tooTight},
-			[]string{"leaves no time under its deadline to stop children first", "place mailbox.Children"},
+			[]string{"leaves no time under its deadline to stop children first", "place mailbox.ChildrenStep"},
 		},
 		{
 			"every problem at once",
-			mailbox.Config{Capacity: -2, ForceBudget: -1, Budget: mailbox.After(-time.Second)},
-			[]string{"capacity -2 is negative", "force budget -1ns is negative", "budget -1s: must be positive"},
+			mailbox.Config{Capacity: -2, AbandonAfter: -1, Budget: mailbox.After(-time.Second)},
+			[]string{"capacity -2 is negative", "AbandonAfter -1ns is negative", "budget -1s: must be positive"},
 		},
 	}
 	for _, tt := range tests {
@@ -64,7 +64,7 @@ func TestProducerAcceptsAGoodConfig(t *testing.T) {
 	require.NoError(t, err)
 	placed, err := lifecycle.NewPlanWithin(3*time.Second,
 		lifecycle.Step{Name: "flush", Timeout: 2 * time.Second, Run: nop},
-		mailbox.Children(policy.DeferFlag, time.Second))
+		mailbox.ChildrenStep(policy.DeferFlag, time.Second))
 	require.NoError(t, err)
 	tests := []struct {
 		name string
@@ -72,15 +72,15 @@ func TestProducerAcceptsAGoodConfig(t *testing.T) {
 	}{
 		{"the zero config", mailbox.Config{}},
 		{"a bounded queue", mailbox.Config{Capacity: 1}},
-		{"a force budget", mailbox.Config{ForceBudget: time.Millisecond}},
+		{"an AbandonAfter", mailbox.Config{AbandonAfter: time.Millisecond}},
 		{"a positive budget", mailbox.Config{Budget: mailbox.After(time.Nanosecond)}},
 		{"a brutal budget", mailbox.Config{Budget: mailbox.Brutal}},
 		{"an infinite budget", mailbox.Config{Budget: mailbox.Infinity}},
 		{"reverse order", mailbox.Config{Order: mailbox.Reverse}},
-		{"a plan that places mailbox.Children", mailbox.Config{Plan: lifecycle.MustPlan(
-			lifecycle.Step{Name: "flush", Run: nop}, mailbox.Children(policy.Plain, 0))}},
+		{"a plan that places mailbox.ChildrenStep", mailbox.Config{Plan: lifecycle.MustPlan(
+			lifecycle.Step{Name: "flush", Run: nop}, mailbox.ChildrenStep(policy.Plain, 0))}},
 		{"a plan whose deadline leaves room to stop children first", mailbox.Config{Plan: roomy}},
-		{"a plan under a deadline that places mailbox.Children itself", mailbox.Config{Plan: placed}},
+		{"a plan under a deadline that places mailbox.ChildrenStep itself", mailbox.Config{Plan: placed}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,8 +124,8 @@ func TestAnOrderPrintsItsName(t *testing.T) {
 }
 
 func TestChildrenIsTheReservedStep(t *testing.T) {
-	s := mailbox.Children(policy.DeferReraise, time.Second)
-	assert.Equal(t, mailbox.ChildrenStep, s.Name)
+	s := mailbox.ChildrenStep(policy.DeferReraise, time.Second)
+	assert.Equal(t, "children", s.Name)
 	assert.Equal(t, policy.DeferReraise, s.Policy)
 	assert.Equal(t, time.Second, s.Timeout)
 	assert.NotNil(t, s.Run)

@@ -26,9 +26,9 @@
 //  4. A budget (Config.Budget, or SetBudget), counted from the first request, forces
 //     the stop when it runs out: the running step's own ctx is cancelled, only
 //     Always steps run, children are forced too. A stop that must end by an outer
-//     deadline (RequestBy, and the Shutdown of package actor) has the smaller of
-//     its budget and the deadline's, and a force budget shrunk to fit (Fit); its
-//     children inherit the deadline. A step that does not return a force budget
+//     deadline (StopBy, and the Shutdown of package actor) has the smaller of
+//     its budget and the deadline's, and an AbandonAfter shrunk to fit (Fit); its
+//     children inherit the deadline. A step that does not return an AbandonAfter
 //     after its force is abandoned: a fresh goroutine takes the mailbox over, and
 //     the stuck one leaves it alone if its step ever returns.
 //  5. When the plan is over, what is left in the queue is refused, protoactor gets

@@ -88,7 +88,7 @@ func TestNoticesAreAdmittedWhileStoppingWhenOtherMessagesAreNot(t *testing.T) {
 	recv(t, mb.Ticket().Done(), "the stop to end")
 	rep := mb.Ticket().Report()
 	assert.Equal(t, 1, rep.Refused, "only the ordinary message was refused")
-	assert.EqualValues(t, 1, mb.Refused())
+	assert.EqualValues(t, 1, mb.RefusedCount())
 	assert.Equal(t, []*lifecycle.Report{childReport}, rep.Children, "a Finished notice brings its report into the stop's")
 	assert.Empty(t, p.got)
 	assert.Empty(t, dead)

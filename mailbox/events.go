@@ -49,6 +49,7 @@ func (o *observer) StepFinished(r lifecycle.StepReport) {
 		level = slog.LevelWarn
 	}
 	st := m.stop.Load()
+	m.metrics.step(&r)
 	if l := m.logger(level); l != nil {
 		logStep(l, level, m.self(), st.id, &r)
 	}
@@ -64,7 +65,7 @@ func (o *observer) StepFinished(r lifecycle.StepReport) {
 func logStep(l *slog.Logger, level slog.Level, self *actor.PID, stop lifecycle.StopID, r *lifecycle.StepReport) {
 	l.LogAttrs(context.Background(), level, "quiesce: step "+r.Status.String(),
 		slog.String("actor", PIDText(self)), slog.String("stop", stop.String()), slog.String("step", r.Name),
-		slog.String("policy", r.Policy.String()), slog.Duration("took", r.Duration), slog.Int("requests", r.Requests),
+		slog.String("policy", r.Policy.String()), slog.Duration("took", r.Duration), slog.Int("requests", r.StopRequests),
 		slog.Any("error", r.Err))
 }
 
@@ -83,7 +84,7 @@ func (o *observer) Progress(step string, p lifecycle.Progress) {
 	if m.publishing() {
 		m.publish(&StepProgress{Actor: m.self(), Stop: st.id, Step: step, Progress: p})
 	}
-	m.progressed(st, &Progressed{Child: m.self(), Stop: st.id, Step: step, Progress: p})
+	m.progressed(st, &Progressed{Actor: m.self(), Stop: st.id, Step: step, Progress: p})
 }
 
 // progressed tells the parent of a step's progress, at most once per
@@ -91,7 +92,7 @@ func (o *observer) Progress(step string, p lifecycle.Progress) {
 // the last one of an interval goes.
 func (m *Mailbox) progressed(st *stopState, n *Progressed) {
 	every := m.cfg.ProgressEvery
-	if every < 0 || m.ctx == nil || (m.ctx.Parent() == nil && m.watchers.Load() == nil && !m.publishing()) {
+	if c := m.actx(); every < 0 || c == nil || (c.Parent() == nil && m.watchers.Load() == nil && !m.publishing()) {
 		return // nobody to tell
 	}
 	if every == 0 {
@@ -142,8 +143,10 @@ func (o *observer) Abandoned(r lifecycle.StepReport) {
 		l.LogAttrs(context.Background(), slog.LevelWarn, "quiesce: step abandoned",
 			slog.String("actor", PIDText(m.self())), slog.String("step", r.Name), slog.String("goroutine", r.Goroutine))
 	}
+	m.metrics.abandoned(r.Name)
+	m.metrics.step(&r)
 	if st := m.stop.Load(); st != nil {
-		m.tell(st, &Abandoned{Child: m.self(), Stop: st.id, Step: r.Name, Goroutine: r.Goroutine})
+		m.tell(st, &Abandoned{Actor: m.self(), Stop: st.id, Step: r.Name, Goroutine: r.Goroutine})
 	}
 	m.gen.Add(1)
 	m.sys.push(ctlStep, 0)
@@ -170,8 +173,8 @@ func (o *observer) phaseChanged(st *stopState, from, to lifecycle.Phase) {
 // record: nothing is built for a record nobody keeps.
 func (m *Mailbox) logger(level slog.Level) *slog.Logger {
 	l := m.cfg.Logger
-	if l == nil && m.ctx != nil {
-		l = m.ctx.Logger()
+	if c := m.actx(); l == nil && c != nil {
+		l = c.Logger()
 	}
 	if l != nil && l.Enabled(context.Background(), level) {
 		return l
@@ -180,10 +183,10 @@ func (m *Mailbox) logger(level slog.Level) *slog.Logger {
 }
 
 // publishing reports whether the system publishes events (Settings.Events).
-func (m *Mailbox) publishing() bool { return m.settings.Events && m.ctx != nil }
+func (m *Mailbox) publishing() bool { return m.settings.Events && m.actx() != nil }
 
 func (m *Mailbox) publish(evt any) {
 	if m.publishing() {
-		m.ctx.ActorSystem().EventStream.Publish(evt)
+		m.actx().ActorSystem().EventStream.Publish(evt)
 	}
 }

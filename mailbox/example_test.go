@@ -57,7 +57,7 @@ func ExampleProducer() {
 	sys.Root.Send(pid, "second")
 	sys.Root.Send(pid, "third")
 	mb := mailbox.Of(sys, pid)
-	ticket := mb.Request(lifecycle.NewReason(lifecycle.Shutdown, nil), nil)
+	ticket := mb.Stop(lifecycle.NewReason(lifecycle.Shutdown, nil), nil)
 	sys.Root.Send(pid, "too late")
 	close(release)
 
@@ -97,7 +97,7 @@ func ExampleRefused() {
 	}
 	pid := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}, actor.WithMailbox(producer)))
 	mb := mailbox.Of(sys, pid)
-	ticket := mb.Request(lifecycle.NewReason(lifecycle.Requested, errors.New("deploy v2")), nil)
+	ticket := mb.Stop(lifecycle.NewReason(lifecycle.Requested, errors.New("deploy v2")), nil)
 	await(inStep, "the step to begin")
 
 	res, err := sys.Root.RequestFuture(pid, "hello", 5*time.Second).Result()

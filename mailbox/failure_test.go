@@ -127,7 +127,7 @@ func TestAPanicWhileRunningIsEscalatedAsTheStockMailboxDoes(t *testing.T) {
 				}
 				if mb := mailbox.Of(sys, pid); mb != nil {
 					assert.Equal(t, lifecycle.Running, mb.Phase())
-					recv(t, mb.Request(nil, nil).Done(), "the stop to end")
+					recv(t, mb.Stop(nil, nil).Done(), "the stop to end")
 				}
 			})
 		}
@@ -161,7 +161,7 @@ func TestAPanicInADrainedMessageEndsTheDrainAndTheDirectiveThatFollowsIsARequest
 			assert.Equal(t, []string{"got block", "got a", "step cleanup"}, l.until("step cleanup"),
 				"the drain ends at the panic; b and c never reach Receive")
 			n := recv(t, deferred, "the DeferredCancel notice") // the parent's directive reached the step as one more request
-			assert.True(t, pid.Equal(n.Child))
+			assert.True(t, pid.Equal(n.Actor))
 			close(gate)
 			assert.Equal(t, []string{"stopping", "stopped"}, l.until("stopped"), "no restart, no resurrection")
 
@@ -170,7 +170,7 @@ func TestAPanicInADrainedMessageEndsTheDrainAndTheDirectiveThatFollowsIsARequest
 			assert.Equal(t, lifecycle.Requested, rep.Reason.Kind, "the stop that began it stays the reason")
 			assert.Equal(t, 2, rep.Drained, "a, and the message that panicked")
 			assert.Equal(t, 2, rep.Refused, "b and c")
-			assert.Equal(t, 1, rep.Requests)
+			assert.Equal(t, 1, rep.StopRequests)
 			require.Len(t, rep.Steps, 1)
 			assert.Equal(t, lifecycle.Completed, rep.Steps[0].Status, "the plan ran to its end")
 			assert.Equal(t, 1, rep.Steps[0].Deferred)

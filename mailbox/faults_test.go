@@ -5,8 +5,10 @@ package mailbox_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,7 +119,7 @@ func newFamily(t *testing.T, sys *actor.ActorSystem, n int, childPlan *lifecycle
 	f := &family{started: make(chan struct{}), finished: make(chan *actor.PID, n)}
 	child := props(t, mailbox.Config{Plan: childPlan}, func(actor.Context) {})
 	after := lifecycle.Step{Name: "after", Run: func(context.Context) error { f.add("after"); return nil }}
-	plan := lifecycle.MustPlan(mailbox.Children(policy.DeferFlag, 0), after)
+	plan := lifecycle.MustPlan(mailbox.ChildrenStep(policy.DeferFlag, 0), after)
 	pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, func(c actor.Context) {
 		switch m := c.Message().(type) {
 		case *actor.Started:
@@ -126,8 +128,8 @@ func newFamily(t *testing.T, sys *actor.ActorSystem, n int, childPlan *lifecycle
 			}
 			close(f.started)
 		case *mailbox.Finished:
-			f.add("finished " + m.Child.Id)
-			f.finished <- m.Child
+			f.add("finished " + m.Actor.Id)
+			f.finished <- m.Actor
 		case *actor.Terminated:
 			f.add("terminated " + m.Who.Id)
 		}
@@ -302,7 +304,7 @@ func TestAForcedNoticeNamesTheStepItCutAndComesBeforeFinished(t *testing.T) {
 		spawn(t, sys, parent)
 		kid := recv(t, started, "the child")
 		cm := mailbox.Of(sys, kid)
-		cm.Request(nil, nil)
+		cm.Stop(nil, nil)
 		recv(t, entered, "the long step")
 		cm.Force(nil)
 		f, ok := recv(t, notices, "the Forced notice").(*mailbox.Forced)
@@ -320,4 +322,65 @@ func indexOf(s []string, v string) int {
 		}
 	}
 	return -1
+}
+
+// Found by the chaos suite: a parent's Receive that panics on a notice its Children
+// step hands it escalates, and the escalation queued a message to self that the
+// step's pump would not take: everything behind it waited, and the parent never
+// stopped. A stopping parent whose Receive panics still stops. Here the first child
+// reports progress (the parent panics on it) and the second finishes only once the
+// panic has reached the parent's supervisor, so that its notices queue behind what
+// the escalation queued.
+func TestAParentWhoseReceivePanicsOnANoticeStillStops(t *testing.T) {
+	sys := newSystem()
+	started := make(chan *actor.PID, 2)
+	var panicked atomic.Int32
+	escalated := make(chan struct{})
+	var once sync.Once
+	reporter := props(t, mailbox.Config{Plan: lifecycle.MustPlan(lifecycle.Step{Name: "drain", Policy: policy.DeferFlag,
+		Run: func(ctx context.Context) error {
+			lifecycle.ReportProgress(ctx, "drained", 1, 1) // a notice to the parent, during its Children step
+			return nil
+		}})}, func(actor.Context) {})
+	late := props(t, mailbox.Config{Plan: lifecycle.MustPlan(lifecycle.Step{Name: "drain", Policy: policy.DeferFlag,
+		Run: func(ctx context.Context) error {
+			select {
+			case <-escalated:
+				return nil
+			case <-time.After(10 * time.Second):
+				return errors.New("waited 10s for the parent's escalation")
+			}
+		}})}, func(actor.Context) {})
+	plan := lifecycle.MustPlan(mailbox.ChildrenStep(policy.DeferFlag, 0))
+	parent := props(t, mailbox.Config{Plan: plan}, func(c actor.Context) {
+		switch c.Message().(type) {
+		case *actor.Started:
+			started <- c.Spawn(reporter)
+			started <- c.Spawn(late)
+		case *mailbox.Progressed:
+			panicked.Add(1)
+			panic("a handler that does not expect this notice")
+		}
+	})
+	decide := func(any) actor.Directive {
+		once.Do(func() { close(escalated) })
+		return actor.ResumeDirective
+	}
+	parents := make(chan *actor.PID, 1)
+	sys.Root.Spawn(props(t, mailbox.Config{}, func(c actor.Context) {
+		if _, ok := c.Message().(*actor.Started); ok {
+			parents <- c.Spawn(parent)
+		}
+	}, actor.WithSupervisor(actor.NewOneForOneStrategy(10, 0, decide))))
+	ppid := recv(t, parents, "the parent")
+	recv(t, started, "the first child")
+	recv(t, started, "the second child")
+	pm := mailbox.Of(sys, ppid)
+	require.NotNil(t, pm)
+	rep := stopped(t, pm.Stop(nil, nil), "the parent")
+	assert.Len(t, rep.Children, 2)
+	for _, c := range rep.Children {
+		assert.Equal(t, lifecycle.AllCompleted, c.Verdict(), "%v", c)
+	}
+	assert.Positive(t, panicked.Load(), "the parent's Receive panicked on a notice")
 }

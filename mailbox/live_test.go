@@ -64,9 +64,9 @@ func TestEveryNoticeOfAStopCarriesItsID(t *testing.T) {
 	spawn(t, sys, props(t, mailbox.Config{}, parent.Receive))
 	kid := recv(t, parent.kid, "the child")
 	cm := mailbox.Of(sys, kid)
-	tk := cm.Request(nil, nil)
-	cm.Request(nil, nil) // deferred
-	cm.Force(nil)        // forced
+	tk := cm.Stop(nil, nil)
+	cm.Stop(nil, nil) // deferred
+	cm.Force(nil)     // forced
 	close(hold)
 	rep := stopped(t, tk, "the child")
 	recv(t, parent.finished, "the parent to hear Finished")
@@ -103,11 +103,11 @@ func TestProgressReachesTheParentThrottledAndAddsUp(t *testing.T) {
 			return nil
 		}})
 		parent := &noticeLog{kid: make(chan *actor.PID, 2), child: props(t, mailbox.Config{Plan: childPlan}, func(actor.Context) {})}
-		plan := lifecycle.MustPlan(mailbox.Children(policy.DeferFlag, 0))
+		plan := lifecycle.MustPlan(mailbox.ChildrenStep(policy.DeferFlag, 0))
 		ppid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan}, parent.Receive))
 		<-parent.kid
 		pm := mailbox.Of(sys, ppid)
-		tk := pm.Request(nil, nil)
+		tk := pm.Stop(nil, nil)
 		time.Sleep(505 * time.Millisecond)
 		synctest.Wait()
 		s := tk.Snapshot()
@@ -116,6 +116,8 @@ func TestProgressReachesTheParentThrottledAndAddsUp(t *testing.T) {
 		require.NotNil(t, s.Children, "the parent adds up its children's progress")
 		assert.InDelta(t, 45, s.Children.Done, 5, "what it heard last, within one interval of the 50 done")
 		assert.Equal(t, 100, s.Children.Total)
+		assert.InDelta(t, float64(s.Children.Done)/s.Elapsed.Seconds(), s.Children.Rate, 1e-9,
+			"the whole's rate: done over the time the stop has run")
 		<-tk.Done()
 		var done []int
 		for _, n := range parent.all() {
@@ -143,7 +145,7 @@ func TestASnapshotMarshalsToJSONForPeople(t *testing.T) {
 		pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan, Budget: mailbox.After(10 * time.Second)}, func(actor.Context) {}))
 		_, stopping := mb.Snapshot()
 		assert.False(t, stopping, "a running actor has no stop to show")
-		mb.Request(lifecycle.NewReason(lifecycle.Shutdown, nil), nil)
+		mb.Stop(lifecycle.NewReason(lifecycle.Shutdown, nil), nil)
 		time.Sleep(1500 * time.Millisecond)
 		synctest.Wait()
 		s, stopping := mb.Snapshot()
@@ -175,7 +177,7 @@ func TestActorLabelsNameTheActorOfAnAbandonedStep(t *testing.T) {
 		release := make(chan struct{})
 		plan := lifecycle.MustPlan(lifecycle.Step{Name: "flush", Policy: policy.DeferFlag, Always: true,
 			Run: func(context.Context) error { <-release; return nil }})
-		pid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan, ForceBudget: time.Millisecond}, func(actor.Context) {}))
+		pid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan, AbandonAfter: time.Millisecond}, func(actor.Context) {}))
 		mb := mailbox.Of(sys, pid)
 		tk := mb.Force(nil)
 		rep := stopped(t, tk, "the actor")
@@ -196,7 +198,7 @@ func TestLogRecordsNameTheStop(t *testing.T) {
 	sys := newSystem()
 	plan := lifecycle.MustPlan(lifecycle.Step{Name: "close", Run: func(context.Context) error { return nil }})
 	_, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan, Logger: logger}, func(actor.Context) {}))
-	rep := stopped(t, mb.Request(nil, nil), "the actor")
+	rep := stopped(t, mb.Stop(nil, nil), "the actor")
 	mu.Lock()
 	defer mu.Unlock()
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -240,9 +242,9 @@ func TestAWatcherHearsEveryNoticeAsTheParentDoes(t *testing.T) {
 	mb.Watch(wpid) // once is enough
 	mb.Watch(gpid)
 	mb.Unwatch(gpid)
-	tk := mb.Request(nil, nil)
+	tk := mb.Stop(nil, nil)
 	recv(t, reported, "the progress")
-	mb.Request(nil, nil)
+	mb.Stop(nil, nil)
 	close(hold)
 	stopped(t, tk, "the actor")
 	recv(t, watcher.finished, "the watcher to hear Finished")
@@ -252,4 +254,33 @@ func TestAWatcherHearsEveryNoticeAsTheParentDoes(t *testing.T) {
 	}
 	assert.Equal(t, []string{"*mailbox.Progressed", "*mailbox.DeferredCancel", "*mailbox.Finished"}, kinds)
 	assert.Empty(t, gone.all(), "an unwatched actor hears nothing")
+}
+
+// A parent whose Children step gave up waiting still counts its children down in its
+// snapshot, and its elapsed time runs until the stop is over, not the plan.
+func TestASnapshotStaysTrueAfterTheChildrenStepGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := newSystem()
+		slow := props(t, mailbox.Config{Plan: lifecycle.MustPlan(lifecycle.Step{Name: "drain", Policy: policy.DeferFlag,
+			Run: func(context.Context) error { time.Sleep(time.Second); return nil }})}, func(actor.Context) {})
+		kid := make(chan *actor.PID, 1)
+		plan := lifecycle.MustPlan(mailbox.ChildrenStep(policy.DeferFlag, 100*time.Millisecond))
+		ppid := sys.Root.Spawn(props(t, mailbox.Config{Plan: plan}, func(c actor.Context) {
+			if _, ok := c.Message().(*actor.Started); ok {
+				kid <- c.Spawn(slow)
+			}
+		}))
+		<-kid
+		synctest.Wait()
+		tk := mailbox.Of(sys, ppid).Stop(nil, nil)
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		s := tk.Snapshot()
+		assert.True(t, s.Finished, "the plan is over: the Children step timed out")
+		assert.Equal(t, 1, s.ChildrenStopping, "the child still stops")
+		assert.Equal(t, 500*time.Millisecond, s.Elapsed, "the stop goes on past its plan")
+		<-tk.Done()
+		assert.Equal(t, 0, tk.Snapshot().ChildrenStopping)
+		settle()
+	})
 }

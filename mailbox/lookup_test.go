@@ -78,7 +78,7 @@ func TestActorContextIsTheStoppingActorsContextInsideAStepAndNilOutside(t *testi
 		assert.Equal(t, lifecycle.Completed, rep.Steps[0].Status)
 	})
 	t.Run("the children step outside a mailbox fails and says why", func(t *testing.T) {
-		rep := lifecycle.MustPlan(mailbox.Children(policy.Plain, 0)).
+		rep := lifecycle.MustPlan(mailbox.ChildrenStep(policy.Plain, 0)).
 			Run(context.Background(), lifecycle.NewReason(lifecycle.Requested, nil), lifecycle.Options{})
 		require.Len(t, rep.Steps, 1)
 		assert.Equal(t, lifecycle.Failed, rep.Steps[0].Status)

@@ -13,7 +13,7 @@ import (
 
 // Mailbox is a protoactor-go mailbox that gives its actor a graceful Stopping phase.
 // Make one per actor with Producer; protoactor calls its methods. The methods of its
-// own (Request, Force, SetBudget, Phase, Ticket) are safe from any goroutine.
+// own (Stop, StopBy, Force, SetBudget, Phase, Snapshot, Ticket, Watch, ...) are safe from any goroutine.
 type Mailbox struct {
 	// The message path. Everything here is read on every message.
 	user      queue
@@ -28,10 +28,10 @@ type Mailbox struct {
 
 	invoker    actor.MessageInvoker
 	dispatcher actor.Dispatcher
-	processFn  func()        // m.process, made once: a method value allocates each time it is taken
-	ctx        actor.Context // the invoker, which protoactor makes an actor.Context
+	processFn  func() // m.process, made once: a method value allocates each time it is taken
 	cfg        *shared
-	settings   *Settings // the system's, read when the actor is spawned
+	settings   *Settings    // the system's, read when the actor is spawned
+	metrics    *instruments // the system's, or nil: no meter provider
 	phase      atomic.Pointer[lifecycle.State]
 	seq        uint64 // creation order, for stopping children in reverse start order
 	refused    atomic.Int64
@@ -43,8 +43,9 @@ type Mailbox struct {
 	// pump, while the Children step waits, is signalled as system messages arrive,
 	// so that the step hands the actor its children's notices as they come.
 	pump atomic.Pointer[chan struct{}]
-	// waiting is what the Children step waits for (actor goroutine only).
-	waiting *awaiting
+	// waiting is what the Children step waits for, counted by the goroutine that
+	// runs the step (an abandoned step's goroutine no longer does: see system).
+	waiting atomic.Pointer[awaiting]
 	// watchers hear every notice, as the parent does (Watch); copied on write, under mu.
 	watchers atomic.Pointer[[]*actor.PID]
 
@@ -136,7 +137,7 @@ func (m *Mailbox) PostUserMessage(msg any) {
 		m.postWhileStopping(msg)
 		return
 	}
-	switch m.user.push(msg, m.cfg.Capacity) {
+	switch m.user.push(msg, m.capacityFor(msg)) {
 	case pushed:
 		m.userCount.Add(1)
 		m.schedule()
@@ -155,9 +156,10 @@ func (m *Mailbox) PostSystemMessage(msg any) {
 	}
 	switch msg.(type) {
 	case *actor.Stop:
-		if m.stop.Load() != nil && m.parentFinalizing() {
+		if m.stop.Load() != nil && m.parentFinalizing() && m.stoppingForGood() {
 			// protoactor repeats a parent's stop to every child still there when it
-			// finalizes the parent: for a child already stopping, that is no new request.
+			// finalizes the parent: for a child already stopping, that is no new
+			// request. For one that restarts, it is: the restart becomes a stop.
 			return
 		}
 		m.request(stopKind, nil, nil, time.Time{}, 0)
@@ -175,11 +177,22 @@ func (m *Mailbox) parentFinalizing() bool {
 	if pm := m.parentMB.Load(); pm != nil {
 		return pm.finalized.Load()
 	}
-	if m.ctx == nil || m.ctx.Parent() == nil {
+	c := m.actx()
+	if c == nil || c.Parent() == nil {
 		return false
 	}
-	p := Of(m.ctx.ActorSystem(), m.ctx.Parent())
+	p := Of(c.ActorSystem(), c.Parent())
 	return p != nil && p.finalized.Load()
+}
+
+// capacityFor returns the bound msg meets in the user queue: Capacity, but for a
+// PoisonPill, which is a stop and not work: refused for a full queue, it would
+// leave the actor running.
+func (m *Mailbox) capacityFor(msg any) int {
+	if msg == poisonPill {
+		return 0
+	}
+	return m.cfg.Capacity
 }
 
 // postNotice queues a notice in the system queue, where a child's Terminated comes
@@ -217,11 +230,19 @@ func (m *Mailbox) pushSys(msg any) {
 func (m *Mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher actor.Dispatcher) {
 	m.invoker = invoker
 	m.dispatcher = dispatcher
-	m.ctx, _ = invoker.(actor.Context)
 	m.settings = defaults
-	if m.ctx != nil {
-		m.settings = settingsOf(m.ctx.ActorSystem())
+	if c := m.actx(); c != nil {
+		m.settings = settingsOf(c.ActorSystem())
+		m.metrics = instrumentsOf(c.ActorSystem())
 	}
+}
+
+// actx returns the actor's protoactor context: the invoker, which protoactor makes
+// an actor.Context (asserted when needed rather than kept twice: every idle actor
+// would carry the copy).
+func (m *Mailbox) actx() actor.Context {
+	c, _ := m.invoker.(actor.Context)
+	return c
 }
 
 // Start is called by protoactor once the actor is registered.
@@ -250,8 +271,8 @@ func (m *Mailbox) UserMessageCount() int { return int(m.userCount.Load()) }
 // Phase returns the phase of the current incarnation.
 func (m *Mailbox) Phase() lifecycle.Phase { return m.phase.Load().Phase() }
 
-// Refused returns how many messages this mailbox has refused in its life.
-func (m *Mailbox) Refused() int64 { return m.refused.Load() }
+// RefusedCount returns how many messages this mailbox has refused in its life.
+func (m *Mailbox) RefusedCount() int64 { return m.refused.Load() }
 
 func (m *Mailbox) schedule() {
 	if m.sched.CompareAndSwap(idle, scheduled) {
@@ -344,7 +365,7 @@ func (m *Mailbox) system(msg any, gen uint32) bool {
 		m.invoker.InvokeSystemMessage(v)
 		m.started()
 	case *actor.Terminated:
-		if a := m.waiting; a != nil {
+		if a := m.waiting.Load(); a != nil && a.gen == gen {
 			a.terminated(v.Who) // the Children step waits for it
 		}
 		if m.beforeTerminated(v) {

@@ -53,46 +53,46 @@ func TestANoticeTellsTheParentAndTheRequesterExactlyWhatBecameOfTheRequest(t *te
 		mb := mailbox.Of(sys, kid)
 		require.NotNil(t, mb)
 
-		tk := mb.Request(lifecycle.NewReason(lifecycle.Requested, errDeploy), nil) // begins the plan: work runs
+		tk := mb.Stop(lifecycle.NewReason(lifecycle.Requested, errDeploy), nil) // begins the plan: work runs
 		time.Sleep(3 * time.Second)
 		second := lifecycle.NewReason(lifecycle.Requested, errors.New("second"))
-		mb.Request(second, rpid)
+		mb.Stop(second, rpid)
 		synctest.Wait()
 		for who, p := range map[string]*probe{"the parent": parent, "the requester": requester} {
 			n, ok := p.next("the DeferredCancel notice to " + who).(*mailbox.DeferredCancel)
 			require.True(t, ok, "%s hears a DeferredCancel", who)
-			assert.True(t, kid.Equal(n.Child), who)
+			assert.True(t, kid.Equal(n.Actor), who)
 			assert.Equal(t, "work", n.Step, who)
 			assert.Equal(t, policy.DeferFlag, n.Policy, who)
 			assert.Same(t, second, n.Cause, who)
-			assert.Equal(t, 1, n.Requests, who)
+			assert.Equal(t, 1, n.StopRequests, who)
 			assert.Equal(t, 3*time.Second, n.Elapsed, "%s: the step began with the stop, 3 s ago", who)
 			assert.Equal(t, 57*time.Second, n.BudgetLeft, "%s: a minute from the first request", who)
 		}
 
 		time.Sleep(3 * time.Second) // work ended at 5 s; bye has run for 1 s
 		third := lifecycle.NewReason(lifecycle.Requested, errors.New("third"))
-		mb.Request(third, rpid)
+		mb.Stop(third, rpid)
 		synctest.Wait()
 		for who, p := range map[string]*probe{"the parent": parent, "the requester": requester} {
 			n, ok := p.next("the Interrupted notice to " + who).(*mailbox.Interrupted)
 			require.True(t, ok, "%s hears an Interrupted", who)
-			assert.True(t, kid.Equal(n.Child), who)
+			assert.True(t, kid.Equal(n.Actor), who)
 			assert.Equal(t, "bye", n.Step, who)
 			assert.Same(t, third, n.Cause, who)
-			assert.Equal(t, 2, n.Requests, who)
+			assert.Equal(t, 2, n.StopRequests, who)
 			assert.Equal(t, time.Second, n.Elapsed, who)
 		}
 
 		time.Sleep(2 * time.Second) // bye was cut at 6 s: last has run for 2 s
 		fourth := lifecycle.NewReason(lifecycle.Requested, errors.New("fourth"))
-		mb.Request(fourth, ppid)
+		mb.Stop(fourth, ppid)
 		<-tk.Done()
 		n, ok := parent.next("the DeferredCancel notice to the parent, who asked").(*mailbox.DeferredCancel)
 		require.True(t, ok)
 		assert.Equal(t, "last", n.Step)
 		assert.Same(t, fourth, n.Cause)
-		assert.Equal(t, 3, n.Requests)
+		assert.Equal(t, 3, n.StopRequests)
 		assert.Equal(t, 2*time.Second, n.Elapsed)
 		assert.Equal(t, 52*time.Second, n.BudgetLeft)
 		f, ok := parent.next("the Finished notice").(*mailbox.Finished)

@@ -20,30 +20,30 @@ type Notice interface{ notice() }
 // DeferredCancel says a cancellation request reached a step that defers it, or
 // arrived between steps and waits for the next one (Step is then empty).
 type DeferredCancel struct {
-	Child      *actor.PID
-	Stop       lifecycle.StopID
-	Step       string
-	Policy     policy.Policy
-	Cause      error         // the request's reason
-	Requests   int           // requests so far, this one included
-	Elapsed    time.Duration // how long the step has run
-	BudgetLeft time.Duration // before the stop is forced; Unlimited under Infinity
+	Actor        *actor.PID
+	Stop         lifecycle.StopID
+	Step         string
+	Policy       policy.Policy
+	Cause        error         // the request's reason
+	StopRequests int           // requests so far, this one included
+	Elapsed      time.Duration // how long the step has run
+	BudgetLeft   time.Duration // before the stop is forced; Unlimited under Infinity
 }
 
 // Interrupted says a cancellation request interrupted a plain step.
 type Interrupted struct {
-	Child    *actor.PID
-	Stop     lifecycle.StopID
-	Step     string
-	Cause    error
-	Requests int
-	Elapsed  time.Duration
+	Actor        *actor.PID
+	Stop         lifecycle.StopID
+	Step         string
+	Cause        error
+	StopRequests int
+	Elapsed      time.Duration
 }
 
 // Forced says the stop was forced: its running step's ctx is cancelled, and only
 // Always steps run from now on.
 type Forced struct {
-	Child *actor.PID
+	Actor *actor.PID
 	Stop  lifecycle.StopID
 	Step  string // the step running when the force came, if any
 	Cause error  // matches lifecycle.ErrForced's causes: ErrBudgetExpired, ErrBrutal, ...
@@ -52,7 +52,7 @@ type Forced struct {
 // Abandoned says a step did not return after a force: the actor no longer waits for
 // it. Goroutine is the pprof label of the goroutine left running it.
 type Abandoned struct {
-	Child     *actor.PID
+	Actor     *actor.PID
 	Stop      lifecycle.StopID
 	Step      string
 	Goroutine string
@@ -61,10 +61,10 @@ type Abandoned struct {
 // Finished carries the child's report. The parent gets it before protoactor's
 // *actor.Terminated for that child: a Quiesce parent always (its mailbox takes
 // notices in the same queue as Terminated), a plain protoactor parent as long as it
-// handles Finished within the child's force budget (the child waits that long for
+// handles Finished within the child's AbandonAfter (the child waits that long for
 // it before protoactor may stop it; see the package doc).
 type Finished struct {
-	Child  *actor.PID
+	Actor  *actor.PID
 	Stop   lifecycle.StopID
 	Report *lifecycle.Report
 
@@ -92,7 +92,7 @@ var heardMessage any = heard{}
 // last one of an interval comes at its end). A stopping parent adds its children's
 // up in its Snapshot.
 type Progressed struct {
-	Child    *actor.PID
+	Actor    *actor.PID
 	Stop     lifecycle.StopID
 	Step     string
 	Progress lifecycle.Progress
@@ -110,10 +110,10 @@ func (*Finished) notice()       {}
 func (m *Mailbox) noticeRequest(st *stopState, rc lifecycle.Receipt, reason *lifecycle.Reason, from *actor.PID, left time.Duration) Notice {
 	var n Notice
 	if rc.Interrupted() {
-		n = &Interrupted{Child: m.self(), Stop: st.id, Step: rc.Step, Cause: reason, Requests: rc.Requests, Elapsed: rc.Elapsed}
+		n = &Interrupted{Actor: m.self(), Stop: st.id, Step: rc.Step, Cause: reason, StopRequests: rc.StopRequests, Elapsed: rc.Elapsed}
 	} else if rc.Deferred || rc.Held {
-		n = &DeferredCancel{Child: m.self(), Stop: st.id, Step: rc.Step, Policy: rc.Policy, Cause: reason,
-			Requests: rc.Requests, Elapsed: rc.Elapsed, BudgetLeft: left}
+		n = &DeferredCancel{Actor: m.self(), Stop: st.id, Step: rc.Step, Policy: rc.Policy, Cause: reason,
+			StopRequests: rc.StopRequests, Elapsed: rc.Elapsed, BudgetLeft: left}
 	} else {
 		return nil
 	}
@@ -139,11 +139,11 @@ func (m *Mailbox) tell(st *stopState, n Notice) {
 // them in the order they were sent. Published on the EventStream by the caller,
 // outside st.noticeMu: a subscriber may call back into the mailbox.
 func (m *Mailbox) post(n Notice, also *actor.PID) {
-	if m.ctx == nil {
+	c := m.actx()
+	if c == nil {
 		return
 	}
-	sys := m.ctx.ActorSystem()
-	parent := m.ctx.Parent()
+	sys, parent := c.ActorSystem(), c.Parent()
 	if pm := m.parentMB.Load(); pm != nil {
 		pm.PostUserMessage(n) // what the parent's ActorProcess does with a user message
 	} else {
@@ -207,15 +207,16 @@ func (m *Mailbox) Unwatch(watcher *actor.PID) {
 // auto-response pulls (the child waits for its parent, not for them).
 func (m *Mailbox) finishedToWatchers(f *Finished) {
 	ws := m.watchers.Load()
-	if ws == nil || len(*ws) == 0 || m.ctx == nil {
+	c := m.actx()
+	if ws == nil || len(*ws) == 0 || c == nil {
 		return
 	}
 	plain := *f
 	plain.child = nil
-	parent := m.ctx.Parent()
+	parent := c.Parent()
 	for _, w := range *ws {
 		if parent == nil || !w.Equal(parent) {
-			sendToActor(m.ctx.ActorSystem(), w, &plain)
+			sendToActor(c.ActorSystem(), w, &plain)
 		}
 	}
 }
@@ -230,12 +231,12 @@ func (m *Mailbox) postFinished(st *stopState, box *finishedBox) (wait bool) {
 	st.noticeMu.Lock()
 	defer st.noticeMu.Unlock()
 	st.finishedSent = true
-	if m.ctx == nil {
+	c := m.actx()
+	if c == nil {
 		return false
 	}
 	m.finishedToWatchers(f)
-	sys := m.ctx.ActorSystem()
-	parent := m.ctx.Parent()
+	sys, parent := c.ActorSystem(), c.Parent()
 	pm := m.parentMB.Load()
 	if pm == nil && parent != nil {
 		pm = Of(sys, parent)

@@ -9,9 +9,9 @@ import "sync"
 type queue struct {
 	mu     sync.Mutex
 	buf    []any
-	head   int  // index of the oldest item
-	n      int  // items queued
-	closed bool // refuses every push
+	head   uint32 // index of the oldest item
+	n      uint32 // items queued
+	closed bool   // refuses every push
 }
 
 // Results of push.
@@ -21,7 +21,10 @@ const (
 	shut
 )
 
-const initialQueueSize = 4
+// initialQueueSize is the buffer a queue gets with its first item. Small: an idle
+// actor keeps it (Started went through it), and a queue grows once to what its
+// traffic needs, then stays.
+const initialQueueSize = 1
 
 // push appends v, unless the queue is closed or, with limit > 0, full.
 func (q *queue) push(v any, limit int) int {
@@ -30,14 +33,14 @@ func (q *queue) push(v any, limit int) int {
 	case q.closed:
 		q.mu.Unlock()
 		return shut
-	case limit > 0 && q.n >= limit:
+	case limit > 0 && int(q.n) >= limit:
 		q.mu.Unlock()
 		return full
 	}
-	if q.n == len(q.buf) {
+	if int(q.n) == len(q.buf) {
 		q.grow()
 	}
-	q.buf[(q.head+q.n)&(len(q.buf)-1)] = v
+	q.buf[(q.head+q.n)&q.mask()] = v
 	q.n++
 	q.mu.Unlock()
 	return pushed
@@ -52,7 +55,7 @@ func (q *queue) pop() any {
 	}
 	v := q.buf[q.head]
 	q.buf[q.head] = nil
-	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.head = (q.head + 1) & q.mask()
 	q.n--
 	q.mu.Unlock()
 	return v
@@ -67,7 +70,7 @@ func (q *queue) popIf(ok func(any) bool) any {
 	}
 	v := q.buf[q.head]
 	q.buf[q.head] = nil
-	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.head = (q.head + 1) & q.mask()
 	q.n--
 	q.mu.Unlock()
 	return v
@@ -80,7 +83,7 @@ func (q *queue) close() []any {
 	q.closed = true
 	out := make([]any, q.n)
 	for i := range out {
-		out[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+		out[i] = q.buf[(q.head+uint32(i))&q.mask()]
 	}
 	q.buf, q.head, q.n = nil, 0, 0
 	return out
@@ -92,8 +95,11 @@ func (q *queue) grow() {
 		size = initialQueueSize
 	}
 	buf := make([]any, size)
-	for i := 0; i < q.n; i++ {
-		buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+	for i := range q.n {
+		buf[i] = q.buf[(q.head+i)&q.mask()]
 	}
 	q.buf, q.head = buf, 0
 }
+
+// mask turns a position into an index of buf, whose length is a power of two.
+func (q *queue) mask() uint32 { return uint32(len(q.buf) - 1) }

@@ -117,7 +117,7 @@ func TestClosingTheQueueReturnsWhatIsLeftAndShutsIt(t *testing.T) {
 	}{
 		{"an empty queue leaves nothing", 0, 0, 0},
 		{"a full first buffer", initialQueueSize, 0, 0},
-		{"leftovers that wrap around the ring", initialQueueSize, 3, 2},
+		{"leftovers that wrap around the ring", 4, 3, 2}, // a buffer of 4, full; then it wraps
 		{"leftovers after growth", 5 * initialQueueSize, 1, 1},
 	}
 	for _, tt := range tests {

@@ -61,7 +61,7 @@ func TestRefusalsAndNoticesForAnotherNodeGoToTheRemote(t *testing.T) {
 	assert.Same(t, r, mailbox.RemoteFor(sys, far))
 
 	reason := lifecycle.NewReason(lifecycle.Requested, errDeploy)
-	mb.Request(reason, nil)
+	mb.Stop(reason, nil)
 	assert.Equal(t, "step drain", p.next("the drain step"))
 
 	sys.Root.RequestWithCustomSender(pid, "late", far) // refused on this goroutine
@@ -77,7 +77,7 @@ func TestRefusalsAndNoticesForAnotherNodeGoToTheRemote(t *testing.T) {
 	assert.IsType(t, &mailbox.Refused{}, res, "a local requester is answered as before")
 	assert.Len(t, r.delivered(far.Id), 1)
 
-	mb.Request(lifecycle.NewReason(lifecycle.Requested, errors.New("again")), far) // the request's notice
+	mb.Stop(lifecycle.NewReason(lifecycle.Requested, errors.New("again")), far) // the request's notice
 	got = r.delivered(far.Id)
 	require.Len(t, got, 2)
 	dc := got[1].(*mailbox.DeferredCancel)

@@ -23,7 +23,7 @@ func TestAStopDuringARestartsPlanTurnsItIntoAStop(t *testing.T) {
 	}{
 		{"protoactor's Stop", func(sys *actor.ActorSystem, pid *actor.PID, _ *mailbox.Mailbox) { sys.Root.Stop(pid) }},
 		{"Request", func(_ *actor.ActorSystem, _ *actor.PID, mb *mailbox.Mailbox) {
-			mb.Request(lifecycle.NewReason(lifecycle.Requested, errDeploy), nil)
+			mb.Stop(lifecycle.NewReason(lifecycle.Requested, errDeploy), nil)
 		}},
 	}
 	for _, w := range ways {
@@ -74,7 +74,7 @@ func TestAStopDuringARestartsPlanTurnsItIntoAStop(t *testing.T) {
 			rep := tk.Report()
 			require.NotNil(t, rep)
 			assert.Equal(t, lifecycle.Restarting, rep.Reason.Kind, "the request that began the plan stays its reason")
-			assert.Equal(t, 1, rep.Requests, "the stop reached the plan as one more request")
+			assert.Equal(t, 1, rep.StopRequests, "the stop reached the plan as one more request")
 			require.Len(t, rep.Steps, 1)
 			assert.Equal(t, lifecycle.Completed, rep.Steps[0].Status, "deferred: the step finished its work")
 			assert.Equal(t, 1, rep.Steps[0].Deferred)

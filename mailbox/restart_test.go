@@ -45,21 +45,21 @@ func TestAStopOrARestartReportsTheChildrenItStopped(t *testing.T) {
 			for child == nil || parent == nil {
 				f := recv(t, finished, "the Finished notices of the child and the parent")
 				switch {
-				case f.Child.Equal(first):
+				case f.Actor.Equal(first):
 					child = f.Report
-				case f.Child.Equal(pid):
+				case f.Actor.Equal(pid):
 					parent = f.Report
 				}
 			}
 			assert.Equal(t, tt.reason, parent.Reason.Kind)
 			assert.Equal(t, lifecycle.ParentStopping, child.Reason.Kind)
 			require.NotEmpty(t, parent.Steps)
-			assert.Equal(t, mailbox.ChildrenStep, parent.Steps[0].Name, "children stop first")
+			assert.Equal(t, "children", parent.Steps[0].Name, "children stop first")
 			assert.Equal(t, []*lifecycle.Report{child}, parent.Children, "the child's report is in its parent's")
 			if tt.reason == lifecycle.Restarting {
 				second := recv(t, kids, "the new incarnation to spawn its child")
 				assert.False(t, second.Equal(first))
-				recv(t, mb.Request(nil, nil).Done(), "the stop to end")
+				recv(t, mb.Stop(nil, nil).Done(), "the stop to end")
 			}
 		})
 	}
@@ -89,12 +89,12 @@ func TestMessagesDuringARestartsPlanAreHeldForTheNextIncarnation(t *testing.T) {
 			n := &mailbox.DeferredCancel{Step: "x"}
 			sys.Root.Send(pid, "held")
 			sys.Root.Send(pid, n)
-			require.Zero(t, mb.Refused(), "nothing is refused during a restart")
+			require.Zero(t, mb.RefusedCount(), "nothing is refused during a restart")
 			close(hold)
 			assert.Equal(t, []any{n, "held"}, p.take(2, "the notice and the held message"),
 				"a notice reaches the incarnation of the moment, between its steps; user messages wait for the next one")
 			assert.Equal(t, lifecycle.Running, mb.Phase())
-			recv(t, mb.Request(nil, nil).Done(), "the stop to end")
+			recv(t, mb.Stop(nil, nil).Done(), "the stop to end")
 		})
 	}
 }

@@ -37,7 +37,7 @@ func TestEventsArePublishedOnlyWhenTheSystemAsksForThem(t *testing.T) {
 				mu.Unlock()
 			}
 		})
-		recv(t, mb.Request(nil, nil).Done(), "the stop")
+		recv(t, mb.Stop(nil, nil).Done(), "the stop")
 		sys.EventStream.Unsubscribe(sub)
 		mu.Lock()
 		if on {

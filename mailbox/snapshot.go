@@ -50,10 +50,24 @@ func (t *Ticket) Snapshot() Snapshot {
 	if rep := st.report.Load(); rep != nil {
 		s.Elapsed, s.Refused, s.BudgetLeft = rep.Duration, rep.Refused, 0
 	} else {
+		// The stop lasts until protoactor has stopped the actor, its children
+		// included, not only until its plan is over.
+		s.Elapsed = time.Since(st.began)
 		s.Refused = int(m.refused.Load() - st.refusedAt)
 	}
 	if w := st.children.Load(); w != nil {
-		s.Children = w.progressSum()
+		if sum := w.progressSum(); sum != nil {
+			// The rate of the whole: what the children have done, over the time
+			// the stop has run (their own rates would count the ones that are done).
+			if secs := s.Elapsed.Seconds(); secs > 0 && sum.Done > 0 {
+				sum.Rate = float64(sum.Done) / secs
+				sum.ETA = 0
+				if sum.Total > sum.Done {
+					sum.ETA = time.Duration(float64(sum.Total-sum.Done) / sum.Rate * float64(time.Second))
+				}
+			}
+			s.Children = sum
+		}
 	}
 	return s
 }

@@ -19,7 +19,7 @@ var (
 	ErrBudgetExpired = errors.New("mailbox: stop budget expired")
 	// ErrBrutal: the budget is Brutal.
 	ErrBrutal = errors.New("mailbox: brutal budget")
-	// ErrDeadline: the stop had to end by an outer deadline (RequestBy, Shutdown), and
+	// ErrDeadline: the stop had to end by an outer deadline (StopBy, Shutdown), and
 	// the budget fitted to it ran out, or the deadline had passed when it began.
 	ErrDeadline = errors.New("mailbox: the stop's outer deadline")
 )
@@ -42,17 +42,17 @@ type stopState struct {
 	began    time.Time
 	done     doneSignal // when the actor has stopped, or restarted
 
-	kind       kind                 // (mu) a restart becomes a stop if a stop is requested meanwhile
-	exec       *lifecycle.Execution // (mu) built on the actor's goroutine by ctlBegin
-	held       int                  // (mu) requests that came before exec: delivered to it
-	heldCause  error                // (mu)
-	forced     error                // (mu) why the stop was forced, or nil
-	finalizing bool                 // (mu) the plan is over
-	next       *stopState           // (mu) a stop asked for as a restart finalizes: the next incarnation's
-	deadline   time.Time            // (mu) when the budget runs out; zero if infinite
-	timer      *time.Timer          // (mu) the budget's timer
-	outer      time.Time            // (mu) the outer deadline the stop must end by; zero if none
-	forceLimit time.Duration        // (mu) the force budget fitted to outer; zero: the actor's
+	kind         kind                 // (mu) a restart becomes a stop if a stop is requested meanwhile
+	exec         *lifecycle.Execution // (mu) built on the actor's goroutine by ctlBegin
+	held         int                  // (mu) requests that came before exec: delivered to it
+	heldCause    error                // (mu)
+	forced       error                // (mu) why the stop was forced, or nil
+	finalizing   bool                 // (mu) the plan is over
+	next         *stopState           // (mu) a stop asked for as a restart finalizes: the next incarnation's
+	deadline     time.Time            // (mu) when the budget runs out; zero if infinite
+	timer        *time.Timer          // (mu) the budget's timer
+	outer        time.Time            // (mu) the outer deadline the stop must end by; zero if none
+	abandonLimit time.Duration        // (mu) the AbandonAfter fitted to outer; zero: the actor's
 
 	report atomic.Pointer[lifecycle.Report] // set once, when the plan is over
 
@@ -71,7 +71,7 @@ type stopState struct {
 
 	// A plain parent hears Finished as a user message, after any system message:
 	// the hand-over waits until it has (see parentHeard), so that its Terminated
-	// comes second, or until the force budget has passed.
+	// comes second, or until the AbandonAfter has passed.
 	awaitHeard bool              // (actor) the child waits for its parent
 	heardTimer *time.Timer       // bounds the wait
 	heldLast   *actor.Terminated // (actor) the last child's Terminated, held while waiting
@@ -156,27 +156,27 @@ func (t *Ticket) Report() *lifecycle.Report { return t.st.report.Load() }
 // Reason returns why the stop began.
 func (t *Ticket) Reason() *lifecycle.Reason { return t.st.reason }
 
-// ForceBudget returns how long a forced step of this stop has before it is
-// abandoned: the actor's force budget, or less when the stop was fitted to an outer
-// deadline (RequestBy).
-func (t *Ticket) ForceBudget() time.Duration { return t.m.forceBudget(t.st) }
+// AbandonAfter returns how long a forced step of this stop has before it is
+// abandoned: the actor's AbandonAfter, or less when the stop was fitted to an outer
+// deadline (StopBy).
+func (t *Ticket) AbandonAfter() time.Duration { return t.m.abandonAfter(t.st) }
 
-// Request asks the actor to stop for reason (nil reads "stop requested") on behalf of
+// Stop asks the actor to stop for reason (nil reads "stop requested") on behalf of
 // from (nil if nobody in particular). The first request begins the plan; every
 // later one is a cancellation request to the running step, and from, like the
-// parent, hears what became of it. Request never blocks on the actor.
-func (m *Mailbox) Request(reason *lifecycle.Reason, from *actor.PID) *Ticket {
+// parent, hears what became of it. Stop never blocks on the actor.
+func (m *Mailbox) Stop(reason *lifecycle.Reason, from *actor.PID) *Ticket {
 	return &Ticket{m, m.request(stopKind, reason, from, time.Time{}, 0)}
 }
 
-// RequestBy is Request for a stop that must end by deadline, such as a pod's
+// StopBy is Stop for a stop that must end by deadline, such as a pod's
 // termination deadline: the stop's budget is the smaller of the actor's own and what
-// the deadline leaves, and its force budget shrinks to fit a short deadline, so that
+// the deadline leaves, and its AbandonAfter shrinks to fit a short deadline, so that
 // the force, and the abandonment after it, land by it (see Fit). The children it
 // stops inherit the deadline. A deadline already past forces the stop at once, with
 // cause ErrDeadline. If the actor is stopping already, this is one more request, and
 // the deadline applies from now on when it is earlier than the stop's own.
-func (m *Mailbox) RequestBy(deadline time.Time, reason *lifecycle.Reason, from *actor.PID) *Ticket {
+func (m *Mailbox) StopBy(deadline time.Time, reason *lifecycle.Reason, from *actor.PID) *Ticket {
 	return &Ticket{m, m.request(stopKind, reason, from, deadline, 0)}
 }
 
@@ -231,10 +231,7 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID, out
 		return st // too late to change anything: the plan is over
 	}
 	if k == stopKind && st.kind == restartKind {
-		// No resurrection: a stop during a restart's plan makes it a stop.
-		st.kind = stopKind
-		m.admission.Store(refusing)
-		m.paused.And(^heldBit)
+		m.toStopLocked(st) // no resurrection: a stop during a restart's plan makes it a stop
 	}
 	exec := st.exec
 	if exec == nil {
@@ -255,6 +252,9 @@ func (m *Mailbox) request(k kind, reason *lifecycle.Reason, from *actor.PID, out
 	rc := lifecycle.Receipt{Held: true}
 	if exec != nil {
 		rc = exec.Cancel(reason)
+	}
+	if rc.Deferred || rc.Held {
+		m.metrics.deferredRequest()
 	}
 	n := m.noticeRequest(st, rc, reason, from, left)
 	st.noticeMu.Unlock()
@@ -308,6 +308,23 @@ func (m *Mailbox) installLocked(st *stopState) {
 	m.armBudgetLocked(st)
 }
 
+// toStopLocked turns st, a restart whose plan runs, into a stop: the messages held
+// for the next incarnation are refused, as every new one is.
+func (m *Mailbox) toStopLocked(st *stopState) {
+	st.kind = stopKind
+	m.admission.Store(refusing)
+	m.paused.And(^heldBit)
+}
+
+// stoppingForGood reports whether the actor's stop under way ends it (it is no
+// restart).
+func (m *Mailbox) stoppingForGood() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.stop.Load()
+	return st != nil && st.kind != restartKind
+}
+
 // nextLocked returns the stop that waits for a finalizing restart's next
 // incarnation, making it with reason if it is the first request for it. A later
 // request is held, to reach the next stop's first step.
@@ -331,9 +348,11 @@ func (m *Mailbox) nextLocked(st *stopState, reason *lifecycle.Reason) *stopState
 // mu, when it made the stop: a Brutal budget, a deadline past): the parent hears of it.
 func (m *Mailbox) began(st *stopState, forced error) {
 	st.from, _ = m.phase.Load().Advance(lifecycle.Stopping)
+	m.metrics.began()
 	m.pushSys(ctlBegin)
 	if forced != nil {
-		m.tell(st, &Forced{Child: m.self(), Stop: st.id, Cause: forced})
+		m.metrics.forced(forced)
+		m.tell(st, &Forced{Actor: m.self(), Stop: st.id, Cause: forced})
 	}
 }
 
@@ -359,8 +378,10 @@ func (m *Mailbox) control(c control, gen uint32) bool {
 // a step was abandoned: another goroutine carries on.
 func (m *Mailbox) steps(st *stopState, gen uint32) bool {
 	for {
-		_, more := st.exec.RunNext()
-		if m.gen.Load() != gen {
+		r, more := st.exec.RunNext()
+		// A step abandoned as it returned: the goroutine that takes the mailbox
+		// over may not have been started yet (gen not changed), but it will be.
+		if m.gen.Load() != gen || r.Status == lifecycle.Abandoned {
 			return false
 		}
 		switch {
@@ -381,19 +402,19 @@ func (m *Mailbox) steps(st *stopState, gen uint32) bool {
 func (m *Mailbox) buildExecution(st *stopState) (begin bool) {
 	(*observer)(m).phaseChanged(st, st.from, lifecycle.Stopping)
 	plan := m.cfg.plan
-	if m.cfg.withChildren != nil && m.ctx != nil && len(m.ctx.Children()) > 0 {
+	if m.cfg.withChildren != nil && m.actx() != nil && len(m.actx().Children()) > 0 {
 		plan = m.cfg.withChildren
 	}
 	st.built = true
 	exec := plan.Start(st.reason, lifecycle.Options{
-		Actor:       m.label(),
-		ForceBudget: m.forceBudget(st),
-		Context:     (*stepValues)(m),
-		Observer:    (*observer)(m),
-		Start:       st.began,
-		ID:          st.id,
-		Parent:      st.parentID,
-		LabelActor:  m.settings.ActorLabels,
+		Actor:        m.label(),
+		AbandonAfter: m.abandonAfter(st),
+		Context:      (*stepValues)(m),
+		Observer:     (*observer)(m),
+		Start:        st.began,
+		ID:           st.id,
+		Parent:       st.parentID,
+		LabelActor:   m.settings.ActorLabels,
 	})
 	m.mu.Lock()
 	st.exec = exec
@@ -533,7 +554,7 @@ func (m *Mailbox) handOver() {
 	st := m.stop.Load()
 	st.handedOver = true
 	m.finalized.Store(true)
-	if len(m.ctx.Children()) == 0 && m.complete(st) {
+	if len(m.actx().Children()) == 0 && m.complete(st) {
 		return // parentHeard goes on
 	}
 	m.stopProtoactor(st)
@@ -570,7 +591,7 @@ func (m *Mailbox) beforeTerminated(msg *actor.Terminated) (hold bool) {
 	if st == nil || !st.handedOver || st.report.Load() != nil {
 		return false
 	}
-	if kids := m.ctx.Children(); len(kids) == 1 && kids[0].Equal(msg.Who) && m.complete(st) {
+	if kids := m.actx().Children(); len(kids) == 1 && kids[0].Equal(msg.Who) && m.complete(st) {
 		st.heldLast = msg
 		return true
 	}
@@ -589,12 +610,14 @@ func (m *Mailbox) complete(st *stopState) (wait bool) {
 		rep.Children = w.reports()
 	}
 	st.report.Store(rep)
-	m.flushProgress(st)                                                                // its last progress comes before its report
-	box := &finishedBox{Finished: Finished{Child: m.self(), Stop: st.id, Report: rep}} // one allocation with its envelope
+	m.metrics.ended(rep)
+	m.flushProgress(st) // its last progress comes before its report
+	// Finished and its envelope: one allocation.
+	box := &finishedBox{Finished: Finished{Actor: m.self(), Stop: st.id, Report: rep}}
 	f := &box.Finished
 	if wait = m.postFinished(st, box); wait {
 		st.awaitHeard = true
-		st.heardTimer = time.AfterFunc(m.forceBudget(st), m.heard)
+		st.heardTimer = time.AfterFunc(m.abandonAfter(st), m.heard)
 	}
 	m.publish(f)
 	return wait
@@ -631,7 +654,7 @@ func (m *Mailbox) afterTerminated() {
 	st := m.stop.Load()
 	// Only once protoactor has had its Stop (a Terminated can come between the plan's
 	// end and the hand-over), and only for a stop: a restart ends in resumed.
-	if st == nil || !st.handedOver || st.kind == restartKind || len(m.ctx.Children()) > 0 {
+	if st == nil || !st.handedOver || st.kind == restartKind || len(m.actx().Children()) > 0 {
 		return
 	}
 	from, ok := m.phase.Load().Advance(lifecycle.Stopped)
@@ -699,7 +722,7 @@ func (m *Mailbox) runStart() (err error) {
 			err = fmt.Errorf("start hook panicked: %v", r)
 		}
 	}()
-	return m.cfg.Start(m.ctx)
+	return m.cfg.Start(m.actx())
 }
 
 // Force forces the stop under way, or begins one and forces it: the running step's
@@ -730,15 +753,19 @@ func (m *Mailbox) Force(cause error) *Ticket {
 		m.mu.Unlock()
 		return &Ticket{m, st}
 	}
+	if st.kind == restartKind {
+		m.toStopLocked(st) // a force is a stop: no restart comes out of it
+	}
 	st.forced = cause
 	exec := st.exec
 	m.mu.Unlock()
+	m.metrics.forced(cause)
 	// Forced and told under noticeMu: the notice names the step the force cancelled,
 	// and comes before the stop's Finished (or not at all, if the plan is over).
 	st.noticeMu.Lock()
 	var n *Forced
 	if !st.finishedSent {
-		n = &Forced{Child: m.self(), Stop: st.id, Cause: cause}
+		n = &Forced{Actor: m.self(), Stop: st.id, Cause: cause}
 		if exec != nil {
 			n.Step = exec.Force(cause).Step
 		}
@@ -755,12 +782,12 @@ func (m *Mailbox) Force(cause error) *Ticket {
 	return &Ticket{m, st}
 }
 
-// ForceBudget returns how long a forced step of this actor has before it is abandoned.
-func (m *Mailbox) ForceBudget() time.Duration {
-	if m.cfg.ForceBudget > 0 {
-		return m.cfg.ForceBudget
+// AbandonAfter returns how long a forced step of this actor has before it is abandoned.
+func (m *Mailbox) AbandonAfter() time.Duration {
+	if m.cfg.AbandonAfter > 0 {
+		return m.cfg.AbandonAfter
 	}
-	return lifecycle.DefaultForceBudget
+	return lifecycle.DefaultAbandonAfter
 }
 
 // SetBudget sets this actor's stop budget, overriding its props': a parent does this
@@ -795,7 +822,7 @@ func (m *Mailbox) armBudgetLocked(st *stopState) {
 	}
 	if !st.outer.IsZero() {
 		var fitted bool
-		b, st.forceLimit, fitted = Fit(b, m.ForceBudget(), st.outer.Sub(st.began))
+		b, st.abandonLimit, fitted = Fit(b, m.AbandonAfter(), st.outer.Sub(st.began))
 		if fitted {
 			cause = ErrDeadline
 		}
@@ -815,40 +842,44 @@ func (m *Mailbox) armBudgetLocked(st *stopState) {
 	st.timer = time.AfterFunc(time.Until(st.deadline), func() { m.Force(cause) })
 }
 
-// Fit returns the budget and force budget that make a stop end by an outer deadline
-// left away from its first request: the force budget shrinks to at most a quarter of
-// left, and the budget is the smaller of b and what is left once two force budgets
-// (the force, then the abandonment after it) are set aside, so that the stop is
-// forced, and abandoned if it must be, by the deadline. fitted reports whether the
-// budget is the deadline's rather than b. A deadline past (left <= 0) gives Brutal.
-// A stop fitted to a short deadline is never silently brutal: it still drains and
-// runs its steps for about half of left, and a force it takes says ErrDeadline.
-func Fit(b Budget, forceBudget, left time.Duration) (_ Budget, _ time.Duration, fitted bool) {
-	if forceBudget <= 0 {
-		forceBudget = lifecycle.DefaultForceBudget
+// Fit returns the budget and AbandonAfter that make a stop end by an outer deadline
+// left away from its first request: the AbandonAfter shrinks to a quarter of left,
+// but not under 10 ms (less would abandon steps that are merely waiting for a core),
+// and the budget is the smaller of b and what is left once twice AbandonAfter (the
+// force, then the abandonment after it) are set aside, so that the stop is forced,
+// and abandoned if it must be, by the deadline. fitted reports whether the budget
+// is the deadline's rather than b. A deadline past, or too close to leave anything
+// once the AbandonAfters are set aside, gives Brutal. A stop fitted to a short
+// deadline is never silently brutal: it still drains and runs its steps for about
+// half of left, and a force it takes says ErrDeadline.
+func Fit(b Budget, abandonAfter, left time.Duration) (_ Budget, _ time.Duration, fitted bool) {
+	if abandonAfter <= 0 {
+		abandonAfter = lifecycle.DefaultAbandonAfter
 	}
-	if left <= 0 {
-		return Brutal, min(forceBudget, minForceBudget), true
+	abandonAfter = min(abandonAfter, max(left/4, minAbandonAfter))
+	limit := left - 2*abandonAfter
+	if limit <= 0 {
+		return Brutal, abandonAfter, true
 	}
-	forceBudget = max(min(forceBudget, left/4), 1)
-	limit := left - 2*forceBudget
 	if d, ok := b.Limit(); ok && (b.kind == brutal || d <= limit) {
-		return b, forceBudget, false
+		return b, abandonAfter, false
 	}
-	return After(limit), forceBudget, true
+	return After(limit), abandonAfter, true
 }
 
-// minForceBudget is the least force budget Fit leaves a stop whose deadline allows it.
-const minForceBudget = time.Millisecond
+// minAbandonAfter is the least AbandonAfter Fit leaves a stop: below it, a step that
+// has returned but not yet been seen to (its goroutine waits for a core on a busy
+// host) would be reported abandoned.
+const minAbandonAfter = 10 * time.Millisecond
 
-// forceBudget returns how long a forced step of st has before it is abandoned.
-func (m *Mailbox) forceBudget(st *stopState) time.Duration {
+// abandonAfter returns how long a forced step of st has before it is abandoned.
+func (m *Mailbox) abandonAfter(st *stopState) time.Duration {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if st.forceLimit > 0 {
-		return st.forceLimit
+	if st.abandonLimit > 0 {
+		return st.abandonLimit
 	}
-	return m.ForceBudget()
+	return m.AbandonAfter()
 }
 
 // budgetLeftLocked returns the time left before the budget forces the stop, or
@@ -884,16 +915,24 @@ func (v *stepValues) Value(key any) any {
 // it, as Receive would, until it returns.
 func ActorContext(ctx context.Context) actor.Context {
 	if m, _ := ctx.Value(mailboxKey{}).(*Mailbox); m != nil {
-		return m.ctx
+		return m.actx()
+	}
+	return nil
+}
+
+// Parent returns the actor's parent, or nil for one spawned from the root.
+func (m *Mailbox) Parent() *actor.PID {
+	if c := m.actx(); c != nil {
+		return c.Parent()
 	}
 	return nil
 }
 
 func (m *Mailbox) self() *actor.PID {
-	if m.ctx == nil {
-		return nil
+	if c := m.actx(); c != nil {
+		return c.Self()
 	}
-	return m.ctx.Self()
+	return nil
 }
 
 func (m *Mailbox) label() string {

@@ -21,13 +21,13 @@
 //  1. Plain, no options: call op(ctx) and return. No goroutine, no allocation.
 //  2. Plain with options: derive op's ctx from the caller's, add [Timeout] and [Abort],
 //     call op in the caller's goroutine.
-//  3. Deferred: build op's own ctx from context.WithoutCancel(ctx), add Timeout, Grace
-//     and Abort, start op in one goroutine labelled op=name for pprof, and wait:
-//     - op returns: go to 4;
-//     - the caller's ctx is done: note CancelRequested, start the [Grace] timer if any,
-//     and keep waiting;
-//     - the grace timer fires: cancel op's ctx with cause [ErrGraceExpired];
-//     - the Abort ctx is done: cancel op's ctx with that ctx's cause.
+//  3. Deferred: build op's own ctx from context.WithoutCancel(ctx), add Timeout,
+//     Grace and Abort, start op in one goroutine labelled op=name for pprof, and
+//     wait for the first of four things. When op returns, go to 4. When the
+//     caller's ctx is done, note CancelRequested, start the [Grace] timer if any,
+//     and keep waiting. When the grace timer fires, cancel op's ctx with cause
+//     [ErrGraceExpired], and keep waiting. When the Abort ctx is done, cancel op's
+//     ctx with that ctx's cause, and keep waiting.
 //  4. Classify op's error. An error that is not a cancellation is returned as it is,
 //     under every policy, never masked. A cancellation (an error for which errors.Is
 //     finds context.Canceled, context.DeadlineExceeded or the cause of op's own ctx)
@@ -54,6 +54,15 @@
 //	case errors.Is(err, policy.ErrCallerCanceled): // we were asked to stop
 //	case errors.Is(err, policy.ErrCoreCanceled):   // fetch itself was cancelled or timed out
 //	}
+//
+// # On the caller's own goroutine: Inline
+//
+// [Inline] applies the same rules, through the same code, to a caller whose
+// cancellation requests come by call from other goroutines rather than through a
+// ctx (an actor stopping: its requests arrive while its own goroutine runs a
+// cleanup step). op runs on the caller's goroutine under every policy; a request
+// cancels op's ctx under Plain, and only counts (and starts Grace) under a
+// deferred policy. Quiesce's lifecycle runs every step so.
 //
 // # Costs
 //

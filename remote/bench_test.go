@@ -28,7 +28,7 @@ func BenchmarkRefusal(b *testing.B) {
 		Steps: []qactor.Step[*staged]{hold("drain", policy.DeferFlag, release)},
 	}.MustProps()
 	pid := beta.System.Root.Spawn(props)
-	mailbox.Of(beta.System, pid).Request(nil, nil)
+	mailbox.Of(beta.System, pid).Stop(nil, nil)
 	<-began
 	echo := spawnEcho(beta.System)
 	defer beta.System.Root.Stop(echo)

@@ -22,7 +22,7 @@ type StopOptions struct {
 	// is stopping already.
 	Budget *mailbox.Budget
 	// Fit sets the budget from ctx's deadline as qactor.Shutdown does: what is left
-	// less twice the component's force budget, so that its force, and the abandonment
+	// less twice the component's AbandonAfter, so that its force, and the abandonment
 	// after it, land by the deadline. It needs a deadline, and overrides Budget.
 	Fit bool
 	// Force forces the stop, beginning it if need be, with the Reason's cause.
@@ -77,7 +77,7 @@ func (n *Node) StopWith(ctx context.Context, pid *actor.PID, o StopOptions) (*li
 	}
 	r, ok := reply.Body.(*wirepb.Envelope_StopReply)
 	if !ok {
-		return nil, fmt.Errorf("quiesce/remote: %v: unexpected reply %T", pid, reply.Body)
+		return nil, fmt.Errorf("quiesce/remote: %s: unexpected reply %T", mailbox.PIDText(pid), reply.Body)
 	}
 	rep := decodeReport(r.StopReply.Report)
 	if err := decodeError(r.StopReply.Err); err != nil {
@@ -99,7 +99,7 @@ func (n *Node) Force(pid *actor.PID, cause error) error {
 		Reason: lifecycle.NewReason(lifecycle.Requested, cause), Force: true, NoWait: true,
 	})
 	if err != nil {
-		return fmt.Errorf("%v: %w", pid, err)
+		return fmt.Errorf("%s: %w", mailbox.PIDText(pid), err)
 	}
 	return nil
 }
@@ -137,7 +137,7 @@ func (n *Node) Watch(ctx context.Context, pid, watcher *actor.PID) error {
 	if r, ok := reply.Body.(*wirepb.Envelope_WatchReply); ok {
 		return decodeError(r.WatchReply.Err)
 	}
-	return fmt.Errorf("quiesce/remote: %v: unexpected reply %T", pid, reply.Body)
+	return fmt.Errorf("quiesce/remote: %s: unexpected reply %T", mailbox.PIDText(pid), reply.Body)
 }
 
 // Speaks reports whether the node at address speaks Quiesce, probing it if it has
@@ -160,7 +160,7 @@ func (n *Node) call(ctx context.Context, pid *actor.PID, env *wirepb.Envelope) (
 		return nil, fmt.Errorf("quiesce/remote: nil PID")
 	}
 	if err := n.speaks(ctx, pid.Address); err != nil {
-		return nil, fmt.Errorf("%v: %w", pid, err)
+		return nil, fmt.Errorf("%s: %w", mailbox.PIDText(pid), err)
 	}
 	rp := &replyProcess{ch: make(chan any, 1)}
 	self, _ := n.system.ProcessRegistry.Add(rp, "quiesce.call"+n.system.ProcessRegistry.NextId())
@@ -174,9 +174,9 @@ func (n *Node) call(ctx context.Context, pid *actor.PID, env *wirepb.Envelope) (
 		case *actor.DeadLetterResponse:
 			// The node's process is gone: it closed its Node since the probe.
 			n.forget(pid.Address, nil)
-			return nil, fmt.Errorf("%v: %w", pid, ErrPlainNode)
+			return nil, fmt.Errorf("%s: %w", mailbox.PIDText(pid), ErrPlainNode)
 		default:
-			return nil, fmt.Errorf("quiesce/remote: %v: unexpected answer %T", pid, m)
+			return nil, fmt.Errorf("quiesce/remote: %s: unexpected answer %T", mailbox.PIDText(pid), m)
 		}
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)

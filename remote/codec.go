@@ -253,13 +253,13 @@ func encodeReport(r *lifecycle.Report) *wirepb.Report {
 	}
 	w := &wirepb.Report{
 		Actor: r.Actor, Reason: encodeReason(r.Reason), StartUnixNs: encodeTime(r.Start),
-		DurationNs: int64(r.Duration), Requests: int64(r.Requests), Forced: encodeError(r.Forced),
+		DurationNs: int64(r.Duration), StopRequests: int64(r.StopRequests), Forced: encodeError(r.Forced),
 		Drained: int64(r.Drained), Refused: int64(r.Refused), Id: uint64(r.ID), Parent: uint64(r.Parent),
 	}
 	for _, s := range r.Steps {
 		w.Steps = append(w.Steps, &wirepb.StepReport{
 			Name: s.Name, Policy: wirepb.Policy(s.Policy), Status: wirepb.Status(s.Status),
-			Requests: int64(s.Requests), Deferred: int64(s.Deferred), Reraised: s.Reraised,
+			StopRequests: int64(s.StopRequests), Deferred: int64(s.Deferred), Reraised: s.Reraised,
 			Err: encodeError(s.Err), StartUnixNs: encodeTime(s.Start), DurationNs: int64(s.Duration),
 			Progress: encodeProgress(s.Progress), Goroutine: s.Goroutine, Partial: partialText(s.Partial),
 		})
@@ -276,13 +276,13 @@ func decodeReport(w *wirepb.Report) *lifecycle.Report {
 	}
 	r := &lifecycle.Report{
 		Actor: w.Actor, Reason: decodeReason(w.Reason), Start: decodeTime(w.StartUnixNs),
-		Duration: time.Duration(w.DurationNs), Requests: int(w.Requests), Forced: decodeError(w.Forced),
+		Duration: time.Duration(w.DurationNs), StopRequests: int(w.StopRequests), Forced: decodeError(w.Forced),
 		Drained: int(w.Drained), Refused: int(w.Refused), ID: lifecycle.StopID(w.Id), Parent: lifecycle.StopID(w.Parent),
 	}
 	for _, s := range w.Steps {
 		r.Steps = append(r.Steps, lifecycle.StepReport{
 			Name: s.Name, Policy: policy.Policy(s.Policy), Status: lifecycle.Status(s.Status),
-			Requests: int(s.Requests), Deferred: int(s.Deferred), Reraised: s.Reraised,
+			StopRequests: int(s.StopRequests), Deferred: int(s.Deferred), Reraised: s.Reraised,
 			Err: decodeError(s.Err), Start: decodeTime(s.StartUnixNs), Duration: time.Duration(s.DurationNs),
 			Progress: decodeProgress(s.Progress), Goroutine: s.Goroutine, Partial: partialValue(s.Partial),
 		})
@@ -318,26 +318,26 @@ func encode(target *actor.PID, msg any) *wirepb.Envelope {
 		env.Body = &wirepb.Envelope_Refused{Refused: w}
 	case *mailbox.DeferredCancel:
 		env.Body = &wirepb.Envelope_DeferredCancel{DeferredCancel: &wirepb.DeferredCancel{
-			Child: encodePID(m.Child), Step: m.Step, Policy: wirepb.Policy(m.Policy), Cause: encodeError(m.Cause),
-			Requests: int64(m.Requests), ElapsedNs: int64(m.Elapsed), BudgetLeftNs: int64(m.BudgetLeft), Stop: uint64(m.Stop),
+			Actor: encodePID(m.Actor), Step: m.Step, Policy: wirepb.Policy(m.Policy), Cause: encodeError(m.Cause),
+			StopRequests: int64(m.StopRequests), ElapsedNs: int64(m.Elapsed), BudgetLeftNs: int64(m.BudgetLeft), Stop: uint64(m.Stop),
 		}}
 	case *mailbox.Interrupted:
 		env.Body = &wirepb.Envelope_Interrupted{Interrupted: &wirepb.Interrupted{
-			Child: encodePID(m.Child), Step: m.Step, Cause: encodeError(m.Cause),
-			Requests: int64(m.Requests), ElapsedNs: int64(m.Elapsed), Stop: uint64(m.Stop),
+			Actor: encodePID(m.Actor), Step: m.Step, Cause: encodeError(m.Cause),
+			StopRequests: int64(m.StopRequests), ElapsedNs: int64(m.Elapsed), Stop: uint64(m.Stop),
 		}}
 	case *mailbox.Forced:
-		env.Body = &wirepb.Envelope_Forced{Forced: &wirepb.Forced{Child: encodePID(m.Child), Step: m.Step, Cause: encodeError(m.Cause),
+		env.Body = &wirepb.Envelope_Forced{Forced: &wirepb.Forced{Actor: encodePID(m.Actor), Step: m.Step, Cause: encodeError(m.Cause),
 			Stop: uint64(m.Stop)}}
 	case *mailbox.Abandoned:
-		env.Body = &wirepb.Envelope_Abandoned{Abandoned: &wirepb.Abandoned{Child: encodePID(m.Child), Step: m.Step, Goroutine: m.Goroutine,
+		env.Body = &wirepb.Envelope_Abandoned{Abandoned: &wirepb.Abandoned{Actor: encodePID(m.Actor), Step: m.Step, Goroutine: m.Goroutine,
 			Stop: uint64(m.Stop)}}
 	case *mailbox.Finished:
-		env.Body = &wirepb.Envelope_Finished{Finished: &wirepb.Finished{Child: encodePID(m.Child), Report: encodeReport(m.Report),
+		env.Body = &wirepb.Envelope_Finished{Finished: &wirepb.Finished{Actor: encodePID(m.Actor), Report: encodeReport(m.Report),
 			Stop: uint64(m.Stop)}}
 	case *mailbox.Progressed:
 		env.Body = &wirepb.Envelope_Progressed{Progressed: &wirepb.Progressed{
-			Child: encodePID(m.Child), Stop: uint64(m.Stop), Step: m.Step, Progress: encodeProgress(&m.Progress),
+			Actor: encodePID(m.Actor), Stop: uint64(m.Stop), Step: m.Step, Progress: encodeProgress(&m.Progress),
 		}}
 	case *mailbox.StepProgress:
 		env.Body = &wirepb.Envelope_Progress{Progress: &wirepb.StepProgress{
@@ -371,28 +371,28 @@ func decode(env *wirepb.Envelope) any {
 	case *wirepb.Envelope_DeferredCancel:
 		w := b.DeferredCancel
 		return &mailbox.DeferredCancel{
-			Child: decodePID(w.Child), Step: w.Step, Policy: policy.Policy(w.Policy), Cause: decodeError(w.Cause),
-			Requests: int(w.Requests), Elapsed: time.Duration(w.ElapsedNs), BudgetLeft: time.Duration(w.BudgetLeftNs),
+			Actor: decodePID(w.Actor), Step: w.Step, Policy: policy.Policy(w.Policy), Cause: decodeError(w.Cause),
+			StopRequests: int(w.StopRequests), Elapsed: time.Duration(w.ElapsedNs), BudgetLeft: time.Duration(w.BudgetLeftNs),
 			Stop: lifecycle.StopID(w.Stop),
 		}
 	case *wirepb.Envelope_Interrupted:
 		w := b.Interrupted
 		return &mailbox.Interrupted{
-			Child: decodePID(w.Child), Step: w.Step, Cause: decodeError(w.Cause),
-			Requests: int(w.Requests), Elapsed: time.Duration(w.ElapsedNs), Stop: lifecycle.StopID(w.Stop),
+			Actor: decodePID(w.Actor), Step: w.Step, Cause: decodeError(w.Cause),
+			StopRequests: int(w.StopRequests), Elapsed: time.Duration(w.ElapsedNs), Stop: lifecycle.StopID(w.Stop),
 		}
 	case *wirepb.Envelope_Forced:
 		w := b.Forced
-		return &mailbox.Forced{Child: decodePID(w.Child), Step: w.Step, Cause: decodeError(w.Cause), Stop: lifecycle.StopID(w.Stop)}
+		return &mailbox.Forced{Actor: decodePID(w.Actor), Step: w.Step, Cause: decodeError(w.Cause), Stop: lifecycle.StopID(w.Stop)}
 	case *wirepb.Envelope_Abandoned:
 		w := b.Abandoned
-		return &mailbox.Abandoned{Child: decodePID(w.Child), Step: w.Step, Goroutine: w.Goroutine, Stop: lifecycle.StopID(w.Stop)}
+		return &mailbox.Abandoned{Actor: decodePID(w.Actor), Step: w.Step, Goroutine: w.Goroutine, Stop: lifecycle.StopID(w.Stop)}
 	case *wirepb.Envelope_Finished:
 		w := b.Finished
-		return &mailbox.Finished{Child: decodePID(w.Child), Report: decodeReport(w.Report), Stop: lifecycle.StopID(w.Stop)}
+		return &mailbox.Finished{Actor: decodePID(w.Actor), Report: decodeReport(w.Report), Stop: lifecycle.StopID(w.Stop)}
 	case *wirepb.Envelope_Progressed:
 		w := b.Progressed
-		p := &mailbox.Progressed{Child: decodePID(w.Child), Stop: lifecycle.StopID(w.Stop), Step: w.Step}
+		p := &mailbox.Progressed{Actor: decodePID(w.Actor), Stop: lifecycle.StopID(w.Stop), Step: w.Step}
 		if pr := decodeProgress(w.Progress); pr != nil {
 			p.Progress = *pr
 		}

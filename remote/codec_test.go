@@ -123,13 +123,13 @@ func TestEveryNoticeCrosses(t *testing.T) {
 	progress := lifecycle.Progress{Message: "m", Done: 1, Total: 2, At: time.Unix(5, 6), Phase: "acks", Rate: 2.5,
 		ETA: 400 * time.Millisecond, Fields: map[string]any{"shard": "3"}}
 	for _, n := range []any{
-		&mailbox.DeferredCancel{Child: child, Stop: stop, Step: "flush", Policy: policy.DeferFlag, Cause: cause, Requests: 2,
+		&mailbox.DeferredCancel{Actor: child, Stop: stop, Step: "flush", Policy: policy.DeferFlag, Cause: cause, StopRequests: 2,
 			Elapsed: time.Second, BudgetLeft: mailbox.Unlimited},
-		&mailbox.Interrupted{Child: child, Stop: stop, Step: "deregister", Cause: cause, Requests: 3, Elapsed: time.Millisecond},
-		&mailbox.Forced{Child: child, Stop: stop, Step: "flush", Cause: mailbox.ErrBudgetExpired},
-		&mailbox.Forced{Child: child, Stop: stop, Step: "flush", Cause: mailbox.ErrDeadline},
-		&mailbox.Abandoned{Child: child, Stop: stop, Step: "flush", Goroutine: "op=flush"},
-		&mailbox.Progressed{Child: child, Stop: stop, Step: "flush", Progress: progress},
+		&mailbox.Interrupted{Actor: child, Stop: stop, Step: "deregister", Cause: cause, StopRequests: 3, Elapsed: time.Millisecond},
+		&mailbox.Forced{Actor: child, Stop: stop, Step: "flush", Cause: mailbox.ErrBudgetExpired},
+		&mailbox.Forced{Actor: child, Stop: stop, Step: "flush", Cause: mailbox.ErrDeadline},
+		&mailbox.Abandoned{Actor: child, Stop: stop, Step: "flush", Goroutine: "op=flush"},
+		&mailbox.Progressed{Actor: child, Stop: stop, Step: "flush", Progress: progress},
 		&mailbox.StepProgress{Actor: child, Step: "flush", Progress: progress},
 	} {
 		assert.Equal(t, n, cross(t, n))
@@ -142,17 +142,17 @@ func TestAReportCrossesWhole(t *testing.T) {
 		ID: lifecycle.NewStopID(), Parent: lifecycle.NewStopID(),
 		Actor: "worker", Reason: lifecycle.NewReason(lifecycle.Requested, nil), Start: start, Duration: 3 * time.Second,
 		Steps: []lifecycle.StepReport{
-			{Name: "flush", Policy: policy.DeferFlag, Status: lifecycle.Completed, Requests: 1, Deferred: 1, Start: start,
+			{Name: "flush", Policy: policy.DeferFlag, Status: lifecycle.Completed, StopRequests: 1, Deferred: 1, Start: start,
 				Duration: time.Second, Progress: &lifecycle.Progress{Message: "flushed", Done: 3, Total: 3, At: start},
 				Partial: "flushed 3 of 3"},
 			{Name: "close", Policy: policy.Plain, Status: lifecycle.Skipped, Err: lifecycle.ErrForced},
 			{Name: "hang", Policy: policy.DeferReraise, Status: lifecycle.Abandoned, Err: lifecycle.ErrAbandoned,
 				Start: start, Duration: time.Second, Goroutine: "op=hang", Reraised: true},
 		},
-		Requests: 2, Forced: mailbox.ErrBrutal, Drained: 4, Refused: 5,
+		StopRequests: 2, Forced: mailbox.ErrBrutal, Drained: 4, Refused: 5,
 		Children: []*lifecycle.Report{{Actor: "worker/kid", Reason: lifecycle.NewReason(lifecycle.ParentStopping, nil)}},
 	}
-	back := cross(t, &mailbox.Finished{Child: actor.NewPID("a:1", "worker"), Report: rep}).(*mailbox.Finished)
+	back := cross(t, &mailbox.Finished{Actor: actor.NewPID("a:1", "worker"), Report: rep}).(*mailbox.Finished)
 	assert.Equal(t, rep, back.Report)
 	assert.Equal(t, fmt.Sprintf("%+v", rep), fmt.Sprintf("%+v", back.Report))
 }

@@ -89,7 +89,7 @@ func ExampleRegisterError() {
 	release := make(chan struct{})
 	defer close(release)
 	worker, began := spawnStagedOn(beta.System, hold("drain", policy.DeferFlag, release))
-	mailbox.Of(beta.System, worker).Request(lifecycle.NewReason(lifecycle.Shutdown, errLeaving), nil)
+	mailbox.Of(beta.System, worker).Stop(lifecycle.NewReason(lifecycle.Shutdown, errLeaving), nil)
 	<-began
 	alpha.System.Root.RequestWithCustomSender(worker, wrapperspb.String("job"), listener)
 	refused := (<-heard).(*mailbox.Refused)

@@ -30,7 +30,7 @@ func TestMessagesWaitForTheProbeUpToPending(t *testing.T) {
 		return &mailbox.Refused{Actor: sys.NewLocalPID("w"), Err: mailbox.ErrStopping}
 	}
 	n.Deliver(to, refusal())
-	n.Deliver(to, &mailbox.Finished{Child: sys.NewLocalPID("w"), Report: &lifecycle.Report{}})
+	n.Deliver(to, &mailbox.Finished{Actor: sys.NewLocalPID("w"), Report: &lifecycle.Report{}})
 	assert.Equal(t, int64(0), n.Stats().Fallbacks, "two wait")
 	n.Deliver(to, refusal())
 	assert.Equal(t, int64(1), n.Stats().Fallbacks, "the third meets the fallback at once")
@@ -55,10 +55,10 @@ func TestTheProbesAnswers(t *testing.T) {
 	n := bareNode(sys, Config{})
 	p, _ := n.peerFor("far:2")
 	pr := &probe{n: n, peer: p, pid: sys.NewLocalPID("probe")}
-	n.Deliver(actor.NewPID("far:2", "w"), &mailbox.Forced{Child: sys.NewLocalPID("c")})
+	n.Deliver(actor.NewPID("far:2", "w"), &mailbox.Forced{Actor: sys.NewLocalPID("c")})
 	pr.SendUserMessage(nil, &actor.Touched{})
 	assert.Equal(t, int64(1), n.Stats().Sent)
-	n.Deliver(actor.NewPID("far:2", "w"), &mailbox.Forced{Child: sys.NewLocalPID("c")})
+	n.Deliver(actor.NewPID("far:2", "w"), &mailbox.Forced{Actor: sys.NewLocalPID("c")})
 	assert.Equal(t, int64(2), n.Stats().Sent, "known now: sent at once")
 
 	q, _ := n.peerFor("far:3")

@@ -46,7 +46,7 @@ func TestARemoteRequesterGetsTheRefusalWithItsReason(t *testing.T) {
 	assert.Equal(t, "echo: hi", res.(*wrapperspb.StringValue).Value, "running, it answers across")
 
 	mb := mailbox.Of(beta.System, pid)
-	mb.Request(lifecycle.NewReason(lifecycle.Shutdown, fmt.Errorf("rolling: %w", errMemberLeaving)), nil)
+	mb.Stop(lifecycle.NewReason(lifecycle.Shutdown, fmt.Errorf("rolling: %w", errMemberLeaving)), nil)
 	wait(t, began, long, "the drain step to begin")
 
 	_, err = qactor.Result(alpha.System.Root.RequestFuture(pid, wrapperspb.String("late"), long))
@@ -107,7 +107,7 @@ func (b *blocker) Receive(c actor.Context) {
 func localReport(sys *actor.ActorSystem, pid *actor.PID) (<-chan *lifecycle.Report, func()) {
 	ch := make(chan *lifecycle.Report, 1)
 	sub := sys.EventStream.Subscribe(func(evt any) {
-		if f, ok := evt.(*mailbox.Finished); ok && f.Child.Id == pid.Id {
+		if f, ok := evt.(*mailbox.Finished); ok && f.Actor.Id == pid.Id {
 			ch <- f.Report
 		}
 	})
@@ -209,7 +209,7 @@ func TestNoticesCrossToAWatcherAndARequester(t *testing.T) {
 			hold("deregister", policy.Plain, r2),
 			deaf("hang", r3),
 		},
-		ForceBudget: 20 * time.Millisecond,
+		AbandonAfter: 20 * time.Millisecond,
 	})
 	defer close(r3) // the abandoned step's goroutine ends with the test
 	watcher, seen := spawnListener(alpha.System)
@@ -235,7 +235,7 @@ func TestNoticesCrossToAWatcherAndARequester(t *testing.T) {
 	assert.Equal(t, "flush", dc.Step)
 	assert.Equal(t, policy.DeferFlag, dc.Policy)
 	assert.Equal(t, mailbox.Unlimited, dc.BudgetLeft)
-	assert.True(t, dc.Child.Equal(pid))
+	assert.True(t, dc.Actor.Equal(pid))
 	var cause *lifecycle.Reason
 	require.ErrorAs(t, dc.Cause, &cause)
 	assert.Equal(t, "stop requested: again", cause.Error())
@@ -246,7 +246,7 @@ func TestNoticesCrossToAWatcherAndARequester(t *testing.T) {
 	require.NoError(t, err)
 	in := wait(t, heard, long, "the requester's Interrupted").(*mailbox.Interrupted)
 	assert.Equal(t, "deregister", in.Step)
-	assert.Equal(t, 2, in.Requests, "cancellation requests after the first")
+	assert.Equal(t, 2, in.StopRequests, "cancellation requests after the first")
 
 	assert.Equal(t, "hang", wait(t, began, long, "hang to begin"))
 	require.NoError(t, qactor.Force(alpha.System, errors.New("operator"), pid))
@@ -287,7 +287,7 @@ func TestAWatcherHearsProgress(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), long)
 	defer cancel()
 	require.NoError(t, qa.Watch(ctx, pid, watcher))
-	mailbox.Of(beta.System, pid).Request(nil, nil)
+	mailbox.Of(beta.System, pid).Stop(nil, nil)
 	wait(t, began, long, "flush to begin")
 	close(release)
 	p := wait(t, seen, long, "the progress").(*mailbox.Progressed)
@@ -331,7 +331,7 @@ func TestAPlainNodeNeitherCrashesNorHangs(t *testing.T) {
 	})
 	defer close(release)
 	before := qb.Stats()
-	mailbox.Of(beta.System, pid).Request(nil, nil)
+	mailbox.Of(beta.System, pid).Stop(nil, nil)
 	wait(t, began, long, "the drain step to begin")
 
 	// A future on the plain node: the refusal reaches it as a dead letter, at once.
@@ -340,7 +340,7 @@ func TestAPlainNodeNeitherCrashesNorHangs(t *testing.T) {
 
 	// An actor on the plain node that asked to stop hears nothing (and it is counted).
 	listener, heard := spawnListener(plain.System)
-	mailbox.Of(beta.System, pid).Request(nil, listener)
+	mailbox.Of(beta.System, pid).Stop(nil, listener)
 	plain.System.Root.RequestWithCustomSender(pid, wrapperspb.String("from an actor"), listener)
 	dl := wait(t, heard, long, "the plain actor's DeadLetterResponse").(*actor.DeadLetterResponse)
 	assert.True(t, dl.Target.Equal(pid))
@@ -381,8 +381,8 @@ func TestStopWithFitsTheBudgetToTheDeadline(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	pid, began := spawnStaged(t, beta.System, qactor.Component[*staged]{
-		Steps:       []qactor.Step[*staged]{deaf("hang", release)},
-		ForceBudget: 20 * time.Millisecond,
+		Steps:        []qactor.Step[*staged]{deaf("hang", release)},
+		AbandonAfter: 20 * time.Millisecond,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

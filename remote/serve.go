@@ -47,7 +47,7 @@ func (n *Node) serveStop(req *wirepb.StopRequest, sender *actor.PID) {
 	if req.Force {
 		t = mb.Force(reason.Cause)
 	} else {
-		t = mb.Request(reason, decodePID(req.From))
+		t = mb.Stop(reason, decodePID(req.From))
 	}
 	if req.NoWait {
 		n.reply(sender, stopReply(&wirepb.StopReply{}))
@@ -83,7 +83,7 @@ func (n *Node) setBudget(mb *mailbox.Mailbox, req *wirepb.StopRequest, wait time
 	switch {
 	case req.Fit && wait > 0:
 		b := mailbox.Brutal
-		if left := wait - 2*mb.ForceBudget(); left > 0 {
+		if left := wait - 2*mb.AbandonAfter(); left > 0 {
 			b = mailbox.After(left)
 		}
 		return mb.SetBudget(b)
@@ -129,7 +129,7 @@ func (n *Node) serveWatch(req *wirepb.WatchRequest, sender *actor.PID) {
 		// has sent its Finished already: the watcher gets it now.
 		if t := mb.Ticket(); t != nil {
 			if rep := t.Report(); rep != nil && !restart(rep) {
-				n.send(watcher, &mailbox.Finished{Child: target, Stop: rep.ID, Report: rep})
+				n.send(watcher, &mailbox.Finished{Actor: target, Stop: rep.ID, Report: rep})
 				break
 			}
 		}

@@ -37,7 +37,7 @@ func TestTheExamplePrintsThePlanTheRefusalTheReportAndTheRejection(t *testing.T)
 	var out strings.Builder
 	assert.NoError(t, within(t, "the example to run", func() error { return run(&out) }))
 	for _, want := range []string{
-		"plan: 3 steps, budget 8s (deadline 30s)",
+		"plan: 3 steps, timeouts 8s (deadline 30s)",
 		"A request after the stop began: quiesce: $1 refused a message of type string: stopping (stop requested: deploy v2)",
 		"flush       defer-flag  completed",
 		"deregister  plain       interrupted",

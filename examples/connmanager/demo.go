@@ -32,12 +32,12 @@ type ledger struct {
 type load struct {
 	wg     sync.WaitGroup
 	ledger ledger
-	midway chan struct{} // closed once the clients have had `half` answers
+	midway func() // called once the clients have had `half` answers
 	once   sync.Once
 }
 
-func startLoad(addr string, clients, half int) *load {
-	l := &load{midway: make(chan struct{})}
+func startLoad(addr string, clients, half int, midway func()) *load {
+	l := &load{midway: midway}
 	for i := range clients {
 		l.wg.Add(1)
 		go l.client(addr, uint64(i), int64(half))
@@ -99,7 +99,7 @@ func (l *load) client(addr string, seed uint64, half int64) {
 				l.ledger.refused.Add(1)
 				refused = true
 			} else if l.ledger.answered.Add(1) == half {
-				l.once.Do(func() { close(l.midway) })
+				l.once.Do(l.midway)
 			}
 			break
 		}
@@ -164,5 +164,8 @@ func printLedger(out io.Writer, o *outcome) {
 			l.sent.Load(), l.answered.Load(), l.refused.Load(), l.lost.Load())
 		bye, _ := l.bye.Load().(string)
 		fmt.Fprintf(out, "        %d connections, %d told %q\n", l.conns.Load(), l.byes.Load(), bye)
+	}
+	if o.probes != nil {
+		fmt.Fprintln(out, o.probes.summary())
 	}
 }

@@ -20,8 +20,12 @@ import (
 //
 // Errors are answers too: ERR unknown command, ERR line too long, ERR shutting down:
 // <reason>, ERR too many connections. Before it closes a connection, the server says
-// BYE <reason>; it then still answers (ERR shutting down) whatever the client sent
-// before it read the BYE, until the client closes.
+// BYE <reason>, even when its stop is forced; every request it read before is
+// answered before the BYE, on the wire. A request the drain could not wait for is
+// told how the drain ended, in the report's words: ERR shutting down: timed out (the
+// drain's budget ran out), ERR shutting down: forced (a second signal, the grace
+// period). After the BYE the server still answers (ERR shutting down) whatever the
+// client sent before it read the BYE, until the client closes.
 
 // request is a line a session's reader hands to its actor.
 type request struct{ line string }

@@ -30,8 +30,15 @@ type session struct {
 	cfg    *config
 	busy   busy           // requests read and not yet answered
 	slow   sync.WaitGroup // SLOW timers: the session owns them
-	quit   chan struct{}  // closed by close: pending SLOW timers answer at once
 	reader chan struct{}  // closed when the reader goroutine has returned
+
+	// cut is closed once the plan gives up waiting for the pending requests: their
+	// SLOW timers answer at once, "ERR shutting down: <cutAs>", cutAs being the
+	// drain's outcome as the report words it (timed out, forced).
+	cut     chan struct{}
+	cutOnce sync.Once
+	cutAs   lifecycle.Status
+	drainAs atomic.Uint32 // the drain's outcome, once its ctx ended before it could finish
 
 	started    atomic.Bool // the reader runs (a session stopped before its start has none)
 	stopping   atomic.Bool // the plan has begun: the reader's stops would be requests
@@ -51,13 +58,14 @@ func sessionComponent(conn net.Conn, st *store, stats *stats, cfg *config) qacto
 	return qactor.Component[*session]{
 		New: func() *session {
 			return &session{conn: conn, out: &lineWriter{w: conn}, store: st, stats: stats, cfg: cfg,
-				quit: make(chan struct{}), reader: make(chan struct{})}
+				cut: make(chan struct{}), reader: make(chan struct{})}
 		},
 		Start: []func(*session, actor.Context) error{(*session).start},
 		Steps: []qactor.Step[*session]{
 			// In-flight requests get their answers; new ones are refused by the mailbox.
 			{Name: "drain", Policy: policy.DeferFlag, Timeout: cfg.drain, Run: (*session).drain},
-			{Name: "disconnect", Policy: policy.Plain, Timeout: time.Second, Run: (*session).disconnect},
+			// Always: a forced stop, too, answers what is pending and then says BYE.
+			{Name: "disconnect", Policy: policy.Plain, Timeout: time.Second, Always: true, Run: (*session).disconnect},
 			{Name: "close", Policy: policy.Plain, Timeout: time.Second, Always: true, Run: (*session).close},
 		},
 	}
@@ -86,8 +94,8 @@ func (s *session) Receive(c actor.Context) {
 		select {
 		case <-t.C:
 			sys.Root.Send(sender, r)
-		case <-s.quit: // forced: the connection closes before the work is done
-			sys.Root.Send(sender, reply{text: "ERR shutting down: forced"})
+		case <-s.cut: // the drain ended before the work was done
+			sys.Root.Send(sender, reply{text: "ERR shutting down: " + s.cutAs.String()})
 		}
 	}()
 }
@@ -123,7 +131,7 @@ func (s *session) read(sys *actor.ActorSystem, self *actor.PID) {
 		res, err := qactor.Result(sys.Root.RequestFuture(self, request{line}, maxSlow+5*time.Second))
 		r, _ := res.(reply)
 		switch {
-		case err == nil && strings.HasPrefix(r.text, "ERR shutting down"): // cut short by a force
+		case err == nil && strings.HasPrefix(r.text, "ERR shutting down"): // cut short
 			_ = s.out.writeLine("%s", r.text)
 			s.stats.refused.Add(1)
 		case err != nil:
@@ -142,7 +150,7 @@ func (s *session) read(sys *actor.ActorSystem, self *actor.PID) {
 			s.stats.answered.Add(1)
 		}
 		s.stats.inflight.Add(-1)
-		s.busy.done()
+		s.busy.finish()
 		if r.quit {
 			s.saidBye.Store(true)
 			s.stop(sys, self, errQuit)
@@ -158,33 +166,85 @@ func (s *session) stop(sys *actor.ActorSystem, self *actor.PID, cause error) {
 		return
 	}
 	if mb := mailbox.Of(sys, self); mb != nil {
-		mb.Request(lifecycle.NewReason(lifecycle.Requested, cause), nil)
+		mb.Stop(lifecycle.NewReason(lifecycle.Requested, cause), nil)
 	}
 }
 
+// drain waits until every request read before the stop has been answered, and
+// reports how far it has got: the requests in flight when it began, and how many of
+// them have been answered (a line read meanwhile is refused at once: drain waits for
+// that answer too, but does not count it). If its ctx ends first, it notes how (its
+// own timeout, a force), so that what is cut short is told the word the report uses.
 func (s *session) drain(ctx context.Context) error {
 	s.stopping.Store(true)
-	return s.busy.wait(ctx)
+	inFlight, base, changed := s.busy.state()
+	if inFlight == 0 {
+		return nil // a session with nothing in flight has no progress to report
+	}
+	report := func(answered int) {
+		lifecycle.ReportProgressOf(ctx, lifecycle.Progress{Message: "in-flight requests answered",
+			Done: min(answered-base, inFlight), Total: inFlight})
+	}
+	report(base)
+	for pending := inFlight; pending > 0; {
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			cause := context.Cause(ctx)
+			switch {
+			case errors.Is(cause, lifecycle.ErrForced):
+				s.drainAs.Store(uint32(lifecycle.Forced))
+			case errors.Is(cause, policy.ErrTimeout), errors.Is(cause, policy.ErrGraceExpired):
+				s.drainAs.Store(uint32(lifecycle.TimedOut))
+			}
+			return cause
+		}
+		var answered int
+		pending, answered, changed = s.busy.state()
+		report(answered)
+	}
+	return nil
 }
 
+// answerPending makes every request still pending answer now, "ERR shutting down:
+// <outcome>", with the drain's outcome (forced if the drain never ran: only a force
+// skips it), and waits until those answers are on the wire.
+func (s *session) answerPending(ctx context.Context) error {
+	s.cutOnce.Do(func() {
+		s.cutAs = lifecycle.Status(s.drainAs.Load())
+		if s.cutAs == lifecycle.Pending {
+			s.cutAs = lifecycle.Forced
+		}
+		close(s.cut)
+	})
+	return s.busy.idle(ctx)
+}
+
+// disconnect answers what the drain left pending, then says BYE: on the wire, every
+// request's answer comes before it.
 func (s *session) disconnect(ctx context.Context) error {
+	if err := s.answerPending(ctx); err != nil {
+		return err
+	}
 	if s.clientGone.Load() || s.saidBye.Swap(true) {
 		return nil
 	}
 	s.stats.byes.Add(1)
+	if d, ok := ctx.Deadline(); ok { // a client that reads nothing cannot hold the step
+		_ = s.conn.SetWriteDeadline(d)
+	}
 	return s.out.writeLine("BYE %v", lifecycle.ReasonFrom(ctx))
 }
 
-// close answers what is still pending at once (only a forced stop leaves anything:
-// drain waited otherwise), gives the client its chance to read the BYE and close
-// first (the reader answers what it still sends), then closes the socket and waits
-// for the reader.
+// close gives the client its chance to read the BYE and close first (the reader
+// answers what it still sends), then closes the socket and waits for the reader and
+// the SLOW timers: disconnect had them answer, unless it was cut short itself.
 func (s *session) close(ctx context.Context) error {
 	defer s.stats.open.Add(-1) // counted by the listener when it accepted the connection
-	close(s.quit)
 	if !s.started.Load() {
 		return s.conn.Close()
 	}
+	_ = s.answerPending(ctx) // a backstop: disconnect did it
 	select {
 	case <-s.reader:
 	case <-ctx.Done():
@@ -205,41 +265,55 @@ func isTimeout(err error) bool {
 
 // busy counts the requests between their read and their answer's write.
 type busy struct {
-	mu   sync.Mutex
-	n    int
-	idle chan struct{} // closed when n drops to zero, while somebody waits
+	mu       sync.Mutex
+	pending  int
+	answered int           // answers written, ever
+	changed  chan struct{} // closed at the next change, while somebody waits for one
 }
 
 func (b *busy) add() {
 	b.mu.Lock()
-	b.n++
-	b.mu.Unlock()
+	defer b.mu.Unlock()
+	b.pending++
+	b.signal()
 }
 
-func (b *busy) done() {
+func (b *busy) finish() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.n--; b.n == 0 && b.idle != nil {
-		close(b.idle)
-		b.idle = nil
+	b.pending--
+	b.answered++
+	b.signal()
+}
+
+func (b *busy) signal() {
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
 	}
 }
 
-func (b *busy) wait(ctx context.Context) error {
+// state returns the counts, and a channel closed at the next change.
+func (b *busy) state() (pending, answered int, changed <-chan struct{}) {
 	b.mu.Lock()
-	if b.n == 0 {
-		b.mu.Unlock()
-		return nil
+	defer b.mu.Unlock()
+	if b.changed == nil {
+		b.changed = make(chan struct{})
 	}
-	if b.idle == nil {
-		b.idle = make(chan struct{})
-	}
-	idle := b.idle
-	b.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
+	return b.pending, b.answered, b.changed
+}
+
+// idle waits until nothing is pending, or ctx ends.
+func (b *busy) idle(ctx context.Context) error {
+	for {
+		pending, _, changed := b.state()
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
 	}
 }

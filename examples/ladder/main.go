@@ -1,9 +1,11 @@
 // Command ladder shows the escalation ladder on a small supervised tree: a
-// supervisor stops three workers. "quick" finishes at once. "slow" overruns its
-// budget and is forced: its step's own ctx is cancelled, and only its Always step
-// runs after. "deaf" ignores the force too, and is abandoned a force budget later:
-// the actor stops waiting for it, finalizes, and its report names the goroutine
-// left behind. The supervisor hears of each rung, and prints the tree report.
+// supervisor stops three workers. "quick" finishes at once. "deaf" ignores its ctx:
+// its 200 ms budget runs out and it is forced, which it ignores too, so it is
+// abandoned an AbandonAfter (100 ms) later: the actor stops waiting for it,
+// finalizes, and its report names the goroutine left behind. "slow" overruns its
+// 450 ms budget and is forced: its step's own ctx is cancelled, and only its Always
+// step runs after. The rungs come apart in time, so the output is the same on every
+// run. The supervisor hears of each rung, and prints the tree report.
 //
 //	go run ./examples/ladder
 package main
@@ -30,11 +32,11 @@ type node struct{ out io.Writer }
 func (n *node) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *mailbox.Forced:
-		fmt.Fprintf(n.out, "notice: %s forced in step %q (%v)\n", m.Child.Id, m.Step, m.Cause)
+		fmt.Fprintf(n.out, "notice: %s forced in step %q (%v)\n", m.Actor.Id, m.Step, m.Cause)
 	case *mailbox.Abandoned:
-		fmt.Fprintf(n.out, "notice: %s abandoned step %q, goroutine %s\n", m.Child.Id, m.Step, m.Goroutine)
+		fmt.Fprintf(n.out, "notice: %s abandoned step %q, goroutine %s\n", m.Actor.Id, m.Step, m.Goroutine)
 	case *mailbox.Finished:
-		fmt.Fprintf(n.out, "notice: %s finished: %v\n", m.Child.Id, m.Report.Verdict())
+		fmt.Fprintf(n.out, "notice: %s finished: %v\n", m.Actor.Id, m.Report.Verdict())
 	}
 }
 
@@ -66,11 +68,11 @@ func run(out io.Writer) error {
 	worker := func(budget mailbox.Budget, steps ...qactor.Step[*node]) *actor.Props {
 		return qactor.Component[*node]{
 			New: func() *node { return &node{out: out} }, Steps: steps,
-			Budget: budget, ForceBudget: 100 * time.Millisecond,
+			Budget: budget, AbandonAfter: 100 * time.Millisecond,
 		}.MustProps()
 	}
 	quick := worker(mailbox.Infinity, closes())
-	slow := worker(mailbox.After(300*time.Millisecond),
+	slow := worker(mailbox.After(450*time.Millisecond), // forced after deaf is abandoned: the rungs come in order
 		step("drain", policy.DeferFlag, func(ctx context.Context) error {
 			select { // ten seconds of work, but it honours a force
 			case <-time.After(10 * time.Second):

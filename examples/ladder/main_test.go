@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,4 +50,16 @@ func TestTheLadderShowsEachRung(t *testing.T) {
 	}
 	assert.Equal(t, 3, strings.Count(out.String(), "close plain completed"),
 		"every worker closed: slow and deaf too, after the force, since close is Always")
+	notices := regexp.MustCompile(`(?m)^notice: .*$`).FindAllString(out.String(), -1)
+	assert.Equal(t, []string{
+		"notice: supervisor/quick finished: all completed",
+		`notice: supervisor/deaf forced in step "flush" (mailbox: stop budget expired)`,
+		`notice: supervisor/deaf abandoned step "flush", goroutine op=flush`,
+		"notice: supervisor/deaf finished: some abandoned",
+		`notice: supervisor/slow forced in step "drain" (mailbox: stop budget expired)`,
+		"notice: supervisor/slow finished: some forced",
+	}, notices, "the rungs, in the order they come, as the README shows them")
+	assert.Regexp(t, `(?s)── supervisor/quick .*── supervisor/deaf .*── supervisor/slow `, out.String(),
+		"the children in the order they finished")
+	assert.Contains(t, out.String(), "│   forced: lifecycle: forced: mailbox: stop budget expired", "each forced child says why")
 }

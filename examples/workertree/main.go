@@ -17,7 +17,7 @@
 // shutdown is forced, and only the steps marked Always run (workers hand their jobs
 // back, the queue saves). A forced queue does not read the news already in its
 // mailbox, so a job finished in the last moments can be lost; the ledger counts it,
-// and the exit status is 1. Shutdown keeps twice the force budget (2 s) of the
+// and the exit status is 1. Shutdown keeps twice AbandonAfter (2 s) of the
 // deadline for forcing, so a -deadline under 2 s forces at once.
 //
 // The state file is written once, when the queue stops: a run killed outright (a
@@ -43,7 +43,6 @@ import (
 
 	qactor "github.com/quiesce/quiesce/actor"
 	"github.com/quiesce/quiesce/lifecycle"
-	"github.com/quiesce/quiesce/mailbox"
 )
 
 type config struct {
@@ -192,7 +191,7 @@ func report(w io.Writer, o *outcome) {
 	var walk func(r *lifecycle.Report)
 	walk = func(r *lifecycle.Report) {
 		for _, s := range r.Steps {
-			if s.Progress != nil && s.Name != mailbox.ChildrenStep {
+			if s.Progress != nil && s.Name != "children" {
 				fmt.Fprintf(w, "  %s: %s: %v\n", r.Actor, s.Name, s.Progress)
 			}
 		}
