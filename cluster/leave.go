@@ -52,9 +52,7 @@ func (r *Report) String() string {
 	}
 	b.WriteString("\n")
 	if r.Tree != nil {
-		total, _ := r.Tree.Components()
 		fmt.Fprintf(&b, "  2. drained %d grains: %v in %v\n", len(r.Tree.Roots), r.Tree.Verdict, r.Tree.Duration.Round(time.Millisecond))
-		_ = total
 	}
 	fmt.Fprintf(&b, "  3. handed off %d states", r.HandedOff)
 	if len(r.HandoffUnconfirmed) > 0 {
@@ -402,7 +400,7 @@ func (m *Member) drain(ctx context.Context, l *leave) (*qactor.Tree, error) {
 		for _, t := range l.tickets {
 			grace = max(grace, 2*t.AbandonAfter())
 		}
-		qactor.Force(m.sys, fmt.Errorf("%w: %w", ErrMemberLeaving, mailbox.ErrDeadline), m.stopping(l)...) //nolint:errcheck // local PIDs
+		qactor.Force(m.sys, fmt.Errorf("%w: %w", ErrMemberLeaving, mailbox.ErrDeadline), m.stopping()...) //nolint:errcheck // local PIDs
 		gctx, gcancel := context.WithTimeout(context.Background(), grace)
 		if !wait(gctx.Done()) {
 			err = fmt.Errorf("quiesce/cluster: step 2: %w: some grains had not stopped by the leave's deadline", qactor.ErrIncomplete)
@@ -420,14 +418,13 @@ func (m *Member) drain(ctx context.Context, l *leave) (*qactor.Tree, error) {
 }
 
 // stopping returns the PIDs of the activations that have not stopped.
-func (m *Member) stopping(l *leave) []*actor.PID {
+func (m *Member) stopping() []*actor.PID {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []*actor.PID
 	for _, a := range m.acts {
 		out = append(out, a.pid)
 	}
-	_ = l
 	return out
 }
 

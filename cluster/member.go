@@ -136,7 +136,6 @@ type Member struct {
 	wg     sync.WaitGroup // goroutines that answer other members, and wait for activations
 
 	mu       sync.Mutex
-	self     string                 // (mu) this member's ID
 	topology []*cluster.Member      // (mu) the last topology this system saw
 	acts     map[string]*activation // (mu) live activations, by kind/identity
 	parked   map[string][]byte      // (mu) state handed off, for the identity's next activation
@@ -239,7 +238,6 @@ func (m *Member) onEvent(evt any) {
 	}
 	m.mu.Lock()
 	m.topology = append([]*cluster.Member(nil), t.Members...)
-	m.self = m.sys.ID
 	in := false
 	for _, mem := range t.Members {
 		if mem.Id == m.sys.ID {
