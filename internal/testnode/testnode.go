@@ -150,3 +150,26 @@ func (*gate) OverrideServerName(string) error           { return nil }
 type authInfo struct{}
 
 func (authInfo) AuthType() string { return "insecure" }
+
+// Gates orders the start of servers that another package starts, as Start does for
+// its own: protoactor's cluster.StartMember makes and starts its own remote. Give
+// each node's remote config the option Next returns, call its await once the node's
+// remote has started (before the next node starts), and Release once every node
+// has started: until then the servers hold every other connection in the handshake.
+type Gates struct {
+	release chan struct{}
+	once    sync.Once
+}
+
+// NewGates returns the gates of one start.
+func NewGates() *Gates { return &Gates{release: make(chan struct{})} }
+
+// Next returns the remote config option of the next node, and the await to call
+// with its address once its remote has started.
+func (gs *Gates) Next() (remote.ConfigOption, func(addr string) error) {
+	g := &gate{release: gs.release, arrived: make(chan struct{}, 1)}
+	return remote.WithServerOptions(grpc.Creds(g)), g.await
+}
+
+// Release lets the held handshakes go on. It is safe to call twice.
+func (gs *Gates) Release() { gs.once.Do(func() { close(gs.release) }) }

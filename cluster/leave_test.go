@@ -1,0 +1,107 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	qactor "github.com/quiesce/quiesce/actor"
+	qcluster "github.com/quiesce/quiesce/cluster"
+	"github.com/quiesce/quiesce/internal/clusternode"
+	"github.com/quiesce/quiesce/lifecycle"
+	"github.com/quiesce/quiesce/mailbox"
+)
+
+// A member leaves while 20 requests are queued at one of its grains and 10 more
+// come once its drain has begun: the queued ones are answered there, the later ones
+// are refused as "member leaving" and sent again, by the Caller, to the identity's
+// new owner, whose activation does not serve before the old one has stopped and
+// handed its count over. Every request is answered once, and the count goes on.
+func TestLeaveDrainsAndHandsOff(t *testing.T) {
+	f := leaveFleet
+	tr, ms, client, plain := f.tr, f.ms, f.client, f.plain
+	defer plain.Shutdown()
+	caller, err := qcluster.NewCaller(client.Cluster, qcluster.CallerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaver, stay := owner(ms, "x")
+	defer stop(t, append([]*clusternode.Node{client}, stay...)...)
+
+	gate := make(chan struct{})
+	tr.gate = gate
+	first := send(caller, "x", "queued-", 20, bound)
+	waitN(t, tr.posted, 20, "the first 20 requests to reach the grain")
+	pid, ok := client.Cluster.PidCache.Get("x", kind)
+	if !ok || pid.Address != leaver.System().Address() {
+		t.Fatalf("the client's PID for x: %v, want one at %s", pid, leaver.System().Address())
+	}
+
+	type left struct {
+		rep *qcluster.Report
+		err error
+	}
+	done := make(chan left, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		rep, err := leaver.Member.Leave(ctx)
+		done <- left{rep, err}
+	}()
+	select {
+	case <-leaver.Member.Draining():
+	case <-time.After(bound):
+		t.Fatalf("waited %v for the drain to begin", bound)
+	}
+	// Sent to the old activation directly, a request is refused at once, as the
+	// member leaving, on the requester's node. (From a node outside the cluster: a
+	// member whose topology excludes the leaving one may lose what it sends there,
+	// see the package doc.)
+	// A PID caches the process it was sent through on its own actor system: the
+	// plain node needs its own.
+	pid = actor.NewPID(pid.Address, pid.Id)
+	_, err = qactor.Result(plain.System().Root.RequestFuture(pid, wrapperspb.String("direct"), bound))
+	var refused *mailbox.Refused
+	if !errors.Is(err, qcluster.ErrMemberLeaving) || !errors.As(err, &refused) {
+		t.Fatalf("a request from %s to the draining activation %v: %v, want a refusal for the member leaving", plain.System().Address(), pid, err)
+	}
+	later := send(caller, "x", "later-", 10, bound)
+	waitN(t, tr.posted, 10, "the later requests to be refused at the leaving member or reach the new owner")
+	close(gate)
+
+	rs := append(collect(t, first, 20, "the queued requests"), collect(t, later, 10, "the later requests")...)
+	values(t, rs)
+	var l left
+	select {
+	case l = <-done:
+	case <-time.After(bound):
+		t.Fatalf("waited %v for the leave", bound)
+	}
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	t.Logf("%v", l.rep)
+	if len(l.rep.Tree.Roots) != 1 || l.rep.Tree.Verdict != lifecycle.AllCompleted {
+		t.Errorf("the drain: %v", l.rep.Tree)
+	}
+	if r := l.rep.Tree.Roots[0]; r.Drained != 19 || r.Refused < 1 {
+		t.Errorf("the old activation drained %d and refused %d, want 19 and 1 or more", r.Drained, r.Refused)
+	}
+	if r := l.rep.Tree.Roots[0]; !errors.Is(r.Reason, qcluster.ErrMemberLeaving) {
+		t.Errorf("the grain stopped for %v, want the member leaving", r.Reason)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if len(tr.overlaps) > 0 {
+		t.Errorf("two live activations at once of %v", tr.overlaps)
+	}
+	for id, n := range tr.served {
+		if n > 1 {
+			t.Errorf("request %s served %d times", id, n)
+		}
+	}
+}

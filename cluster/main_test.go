@@ -1,0 +1,416 @@
+package cluster_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	testprovider "github.com/asynkron/protoactor-go/cluster/clusterproviders/test"
+	"go.uber.org/goleak"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	qactor "github.com/quiesce/quiesce/actor"
+	qcluster "github.com/quiesce/quiesce/cluster"
+	"github.com/quiesce/quiesce/internal/clusternode"
+	"github.com/quiesce/quiesce/internal/testsys"
+	"github.com/quiesce/quiesce/mailbox"
+	"github.com/quiesce/quiesce/policy"
+)
+
+// leaks are the goroutines protoactor leaves behind, which no API ends.
+var leaks = []goleak.Option{
+	// The test provider's TTL loop ranges over a ticker's channel, which Stop does
+	// not close (clusterproviders/test/test_provider.go:124-130).
+	goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/cluster/clusterproviders/test.(*Provider).startTtlReport.func1"),
+	// The gossiper's log throttle waits a minute on a ticker, on a goroutine of its
+	// own, once it has been used (actor/throttler.go:27-38).
+	goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/cluster.(*Gossiper).StartGossiping.NewThrottle.func3.1"),
+	goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1.1"),
+}
+
+// The clusters of the tests, started once, together: protoactor's remote.Start
+// writes gRPC's global logger, which the gRPC goroutines of every node started
+// before read (see internal/testnode); a node started after others have run, even
+// after they stopped, races with what they left. Each test stops its own.
+var (
+	leaveFleet, baselineFleet, automanagedFleet, deadlineFleet, exampleFleet, retryFleet *fleet
+)
+
+// fleet is the cluster of one test: its members, a client, perhaps a node
+// outside the cluster, and the tracker of its grains.
+type fleet struct {
+	tr            *tracker
+	ms            []*clusternode.Node
+	client, plain *clusternode.Node
+}
+
+func TestMain(m *testing.M) {
+	var specs []clusternode.Spec
+	var healths []*clusternode.Health
+	var plan []func(nodes []*clusternode.Node)
+	at := 0
+	add := func(f *fleet, ss []clusternode.Spec, members int, plain bool) {
+		from := at
+		specs = append(specs, ss...)
+		at += len(ss)
+		plan = append(plan, func(nodes []*clusternode.Node) {
+			f.ms = nodes[from : from+members]
+			f.client = nodes[from+members]
+			if plain {
+				f.plain = nodes[from+members+1]
+			}
+		})
+	}
+	leaveFleet = &fleet{tr: newTracker()}
+	add(leaveFleet, testProviderSpecs("leave", leaveFleet.tr, 2, true), 2, true)
+	baselineFleet = &fleet{tr: newTracker()}
+	add(baselineFleet, testProviderSpecs("baseline", baselineFleet.tr, 2, false), 2, false)
+	deadlineFleet = &fleet{tr: newTracker()}
+	add(deadlineFleet, testProviderSpecs("deadline", deadlineFleet.tr, 2, false), 2, false)
+	retryFleet = &fleet{tr: newTracker()}
+	add(retryFleet, testProviderSpecs("retry", retryFleet.tr, 1, false), 1, false)
+	exampleFleet = &fleet{tr: newTracker()}
+	add(exampleFleet, testProviderSpecs("example", exampleFleet.tr, 2, false), 2, false)
+	automanagedFleet = &fleet{tr: newTracker()}
+	ss, hs, err := automanagedSpecs("automanaged", automanagedFleet.tr, 2)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	healthFrom := len(specs)
+	healths = hs
+	add(automanagedFleet, ss, 2, false)
+
+	nodes, err := clusternode.StartWith("", specs, func(i int, c *cluster.Cluster) {
+		if i >= healthFrom && i-healthFrom < len(healths) {
+			healths[i-healthFrom].Attach(c)
+		}
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for _, p := range plan {
+		p(nodes)
+	}
+	code := m.Run()
+	// What a test did not stop (it failed, or was not run): a leave is a no-op
+	// for a member that has left.
+	for _, f := range []*fleet{leaveFleet, baselineFleet, automanagedFleet, deadlineFleet, exampleFleet, retryFleet} {
+		for _, n := range append([]*clusternode.Node{f.client}, f.ms...) {
+			_, _ = n.Member.Leave(context.Background())
+		}
+		if f.plain != nil {
+			f.plain.Shutdown()
+		}
+	}
+	if code == 0 {
+		if err := goleak.Find(leaks...); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// testProviderSpecs are members members and a client on one in-memory test
+// provider, and a node outside the cluster if plain.
+func testProviderSpecs(name string, tr *tracker, members int, plain bool) []clusternode.Spec {
+	agent := testprovider.NewInMemAgent()
+	opts := []cluster.ConfigOption{clusternode.QuietGossip}
+	specs := make([]clusternode.Spec, 0, members+2)
+	for range members {
+		specs = append(specs, clusternode.Spec{Name: name, System: quiet(), Provider: testprovider.NewTestProvider(agent), Kinds: []*cluster.Kind{counterKind(tr)}, Options: opts})
+	}
+	// The client is a member without the kind: the test provider's StartClient
+	// dereferences nil (it never sets the provider's cluster, test_provider.go:86-92).
+	specs = append(specs, clusternode.Spec{Name: name, System: quiet(), Provider: testprovider.NewTestProvider(agent), Options: opts})
+	if plain {
+		specs = append(specs, clusternode.Spec{System: quiet(), Plain: true})
+	}
+	return specs
+}
+
+// automanagedSpecs are members members and a client of automanaged providers that
+// poll each other's health endpoint, on loopback, every 100 ms.
+func automanagedSpecs(name string, tr *tracker, members int) ([]clusternode.Spec, []*clusternode.Health, error) {
+	ports, err := clusternode.FreePorts(members)
+	if err != nil {
+		return nil, nil, err
+	}
+	hosts := make([]string, 0, members)
+	for _, p := range ports {
+		hosts = append(hosts, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	const refresh = 100 * time.Millisecond
+	opts := []cluster.ConfigOption{clusternode.QuietGossip}
+	var specs []clusternode.Spec
+	var healths []*clusternode.Health
+	for _, p := range ports {
+		prov, h, err := clusternode.Automanaged(refresh, p, hosts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		healths = append(healths, h)
+		specs = append(specs, clusternode.Spec{Name: name, System: quiet(), Provider: prov, Kinds: []*cluster.Kind{counterKind(tr)}, Options: opts})
+	}
+	specs = append(specs, clusternode.Spec{Name: name, System: quiet(), Provider: clusternode.AutomanagedClient(refresh, hosts...), Client: true, Options: opts})
+	return specs, healths, nil
+}
+
+// bound is how long a test waits for anything before it fails saying what for.
+const bound = 20 * time.Second
+
+const kind = "counter"
+
+// tracker sees every activation of the counter grains of one test: which serve at
+// once, what each request returned, and which request was served more than once.
+type tracker struct {
+	mu       sync.Mutex
+	live     map[string]int // identity -> activations between their start and their close
+	overlaps []string       // identities that had two live activations at once
+	served   map[string]int // request -> times served
+	gate     chan struct{}  // if not nil, every request waits for it to close
+	hold     chan struct{}  // if not nil, the close step waits for it, or its ctx
+	posted   chan string    // a message posted to an activation: its identity
+	starts   chan string    // an activation started serving: its address
+}
+
+func newTracker() *tracker {
+	return &tracker{live: map[string]int{}, served: map[string]int{}, posted: make(chan string, 1024), starts: make(chan string, 64)}
+}
+
+// counter is a grain: each request adds one and answers the new value.
+type counter struct {
+	t     *tracker
+	id    string
+	value int64
+}
+
+func (g *counter) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *cluster.ClusterInit:
+		g.id = m.Identity.Identity
+	case *wrapperspb.StringValue:
+		g.t.mu.Lock()
+		gate := g.t.gate
+		g.t.mu.Unlock()
+		if gate != nil {
+			<-gate
+		}
+		g.value++
+		g.t.mu.Lock()
+		g.t.served[m.Value]++
+		g.t.mu.Unlock()
+		c.Respond(wrapperspb.Int64(g.value))
+	}
+}
+
+func (g *counter) start(c actor.Context) error {
+	id := qclusterIdentity(c)
+	g.t.mu.Lock()
+	g.t.live[id]++
+	if g.t.live[id] > 1 {
+		g.t.overlaps = append(g.t.overlaps, id)
+	}
+	g.t.mu.Unlock()
+	select {
+	case g.t.starts <- c.ActorSystem().Address():
+	default:
+	}
+	return nil
+}
+
+func (g *counter) close(ctx context.Context) error {
+	c := mailbox.ActorContext(ctx)
+	id := qclusterIdentity(c)
+	g.t.mu.Lock()
+	g.t.live[id]--
+	hold := g.t.hold
+	g.t.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	return nil
+}
+
+func qclusterIdentity(c actor.Context) string { return cluster.GetClusterIdentity(c).Identity }
+
+func (g *counter) save(context.Context) ([]byte, error) {
+	return binary.AppendVarint(nil, g.value), nil
+}
+
+func (g *counter) load(state []byte) error {
+	v, n := binary.Varint(state)
+	if n <= 0 {
+		return fmt.Errorf("bad counter state")
+	}
+	g.value = v
+	return nil
+}
+
+// posted is mailbox middleware that tells the tracker of every message posted.
+type posted struct{ t *tracker }
+
+func (p posted) MailboxStarted() {}
+func (p posted) MessagePosted(msg any) {
+	if _, ok := actor.UnwrapEnvelopeMessage(msg).(*wrapperspb.StringValue); ok {
+		select {
+		case p.t.posted <- "":
+		default: // a test that does not count them
+		}
+	}
+}
+func (p posted) MessageReceived(any) {}
+func (p posted) MailboxEmpty()       {}
+
+// counterKind is the counter kind, with a graceful leave (Save and Load).
+func counterKind(t *tracker) *cluster.Kind {
+	return qcluster.Grain[*counter]{
+		Component: qactor.Component[*counter]{
+			New:        func() *counter { return &counter{t: t} },
+			Start:      []func(*counter, actor.Context) error{(*counter).start},
+			Steps:      []qactor.Step[*counter]{{Name: "close", Policy: policy.Plain, Timeout: time.Second, Run: (*counter).close}},
+			Middleware: []actor.MailboxMiddleware{posted{t}},
+		},
+		Save: (*counter).save,
+		Load: (*counter).load,
+	}.MustKind(kind)
+}
+
+// quiet is a test actor system that logs only errors, and publishes Quiesce's
+// lifecycle events.
+func quiet() *actor.ActorSystem {
+	sys := testsys.New(actor.WithLoggerFactory(func(sys *actor.ActorSystem) *slog.Logger {
+		if os.Getenv("QCLUSTER_LOG") != "" {
+			return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("sys", sys.ID)
+		}
+		return slog.New(slog.DiscardHandler)
+	}))
+	mailbox.Configure(sys, mailbox.Settings{Events: true})
+	return sys
+}
+
+// stop shuts nodes down, each with a leave, in order.
+func stop(t *testing.T, nodes ...*clusternode.Node) {
+	t.Helper()
+	for _, n := range nodes {
+		// The last member has nobody to hand its grains' state to.
+		if _, err := n.Member.Leave(context.Background()); err != nil && !errors.Is(err, qcluster.ErrStateLost) {
+			t.Errorf("%s: %v", n.System().Address(), err)
+		}
+	}
+}
+
+// owner returns the member among ms that owns identity.
+func owner(ms []*clusternode.Node, identity string) (*clusternode.Node, []*clusternode.Node) {
+	rdv := cluster.NewRendezvous()
+	var all cluster.Members
+	for _, m := range ms {
+		all = append(all, m.Member.Topology()...)
+		break
+	}
+	rdv.UpdateMembers(all)
+	addr := rdv.GetByClusterIdentity(cluster.NewClusterIdentity(identity, kind))
+	var others []*clusternode.Node
+	var own *clusternode.Node
+	for _, m := range ms {
+		if m.System().Address() == addr {
+			own = m
+		} else {
+			others = append(others, m)
+		}
+	}
+	return own, others
+}
+
+// result is what one request got.
+type result struct {
+	id    string
+	value int64
+	err   error
+}
+
+// send sends n requests for identity through caller, each on its own goroutine, and
+// returns the channel of their results.
+func send(caller *qcluster.Caller, identity, prefix string, n int, timeout time.Duration) <-chan result {
+	out := make(chan result, n)
+	for i := range n {
+		id := prefix + strconv.Itoa(i)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			res, err := caller.Request(ctx, identity, kind, wrapperspb.String(id))
+			r := result{id: id, err: err}
+			if v, ok := res.(*wrapperspb.Int64Value); ok {
+				r.value = v.Value
+			}
+			out <- r
+		}()
+	}
+	return out
+}
+
+// collect waits for n results.
+func collect(t *testing.T, ch <-chan result, n int, what string) []result {
+	t.Helper()
+	timer := time.NewTimer(bound)
+	defer timer.Stop()
+	out := make([]result, 0, n)
+	for len(out) < n {
+		select {
+		case r := <-ch:
+			out = append(out, r)
+		case <-timer.C:
+			t.Fatalf("waited %v for %s: %d of %d results", bound, what, len(out), n)
+		}
+	}
+	return out
+}
+
+// waitN waits for n values on ch.
+func waitN[T any](t *testing.T, ch <-chan T, n int, what string) {
+	t.Helper()
+	timer := time.NewTimer(bound)
+	defer timer.Stop()
+	for i := range n {
+		select {
+		case <-ch:
+		case <-timer.C:
+			t.Fatalf("waited %v for %s: %d of %d", bound, what, i, n)
+		}
+	}
+}
+
+// values checks that the answers are exactly 1..n: none lost, none served twice.
+func values(t *testing.T, rs []result) {
+	t.Helper()
+	got := make([]int, 0, len(rs))
+	for _, r := range rs {
+		if r.err != nil {
+			t.Errorf("request %s: %v", r.id, r.err)
+			continue
+		}
+		got = append(got, int(r.value))
+	}
+	sort.Ints(got)
+	for i, v := range got {
+		if v != i+1 {
+			t.Fatalf("answers are not 1..%d: %v", len(rs), got)
+		}
+	}
+}
