@@ -178,6 +178,39 @@ func TestAShutdownWhoseCtxEndsForcesTheRoots(t *testing.T) {
 	})
 }
 
+// A Shutdown that gives up says so: the root still stopping (here two deaf Always
+// steps after the force outlast the wait) is named, with no report, and the verdict
+// is not "all completed".
+func TestAnIncompleteShutdownNamesTheRootsStillStopping(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := newSystem()
+		deaf := func(*worker, context.Context) error { time.Sleep(time.Hour); return nil }
+		pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{
+			New:          func() *worker { return &worker{trail: &trail{}} },
+			AbandonAfter: 100 * time.Millisecond,
+			Steps: []qactor.Step[*worker]{
+				{Name: "drain", Policy: policy.DeferFlag, Run: deaf},
+				{Name: "flush", Always: true, Run: deaf},
+				{Name: "close", Always: true, Run: deaf},
+			},
+		}))
+		ctx, cancel := context.WithCancelCause(context.Background())
+		go func() {
+			time.Sleep(time.Second)
+			cancel(errors.New("the operator gave up waiting"))
+		}()
+		tree, err := qactor.Shutdown(ctx, sys, errors.New("SIGTERM"), pid)
+		require.ErrorIs(t, err, qactor.ErrIncomplete)
+		assert.Empty(t, tree.Roots)
+		assert.Equal(t, []*actor.PID{pid}, tree.Stopping)
+		assert.Equal(t, lifecycle.SomeAbandoned, tree.Verdict)
+		assert.Contains(t, tree.String(), "shutdown: some abandoned in ")
+		assert.Contains(t, tree.String(), pid.Id+" [still stopping: no report]")
+		time.Sleep(2 * time.Hour) // every deaf step returns
+		settle()
+	})
+}
+
 // A Forced notice names the step running when the force came (mailbox.Forced.Step),
 // here a Children step that returns as soon as the force reaches its children.
 func TestAForcedNoticeNamesTheStepTheForceCut(t *testing.T) {

@@ -14,9 +14,12 @@ import (
 )
 
 // Tree is what a Shutdown did: one report per root, each with its subtree's reports
-// nested under it, and the verdict over all of them.
+// nested under it, and the verdict over all of them. A Shutdown that gave up
+// (ErrIncomplete) lists the roots still stopping in Stopping, which have no report,
+// and its verdict is at least SomeAbandoned: it stopped waiting for them.
 type Tree struct {
 	Roots    []*lifecycle.Report
+	Stopping []*actor.PID
 	Verdict  lifecycle.Verdict
 	Duration time.Duration
 }
@@ -28,6 +31,9 @@ func (t *Tree) String() string {
 	fmt.Fprintf(&b, "shutdown: %v in %v\n", t.Verdict, t.Duration.Round(time.Microsecond))
 	for _, r := range t.Roots {
 		b.WriteString(r.Tree())
+	}
+	for _, pid := range t.Stopping {
+		fmt.Fprintf(&b, "%s [still stopping: no report]\n", mailbox.PIDText(pid))
 	}
 	return b.String()
 }
@@ -82,6 +88,7 @@ func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots
 	reason := lifecycle.NewReason(lifecycle.Shutdown, cause)
 	deadline, bounded := ctx.Deadline()
 	tickets := make([]*mailbox.Ticket, 0, len(roots))
+	asked := make([]*actor.PID, 0, len(roots)) // the root of each ticket
 	var errs []error
 	for _, pid := range roots {
 		mb := mailbox.Of(system, pid)
@@ -89,6 +96,7 @@ func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots
 			errs = append(errs, fmt.Errorf("%s: %w", mailbox.PIDText(pid), ErrNotComponent))
 			continue
 		}
+		asked = append(asked, pid)
 		if t := mb.Ticket(); t != nil && t.Reason().Kind == lifecycle.Shutdown {
 			tickets = append(tickets, mb.Force(cause)) // the second Shutdown forces
 			continue
@@ -136,10 +144,16 @@ func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots
 		}
 		timer.Stop()
 	}
-	for _, t := range tickets {
-		if r := t.Report(); r != nil {
-			tree.Roots = append(tree.Roots, r)
-			tree.Verdict = max(tree.Verdict, r.Verdict())
+	for i, t := range tickets {
+		select {
+		case <-t.Done():
+			if r := t.Report(); r != nil {
+				tree.Roots = append(tree.Roots, r)
+				tree.Verdict = max(tree.Verdict, r.Verdict())
+			}
+		default:
+			tree.Stopping = append(tree.Stopping, asked[i])
+			tree.Verdict = max(tree.Verdict, lifecycle.SomeAbandoned)
 		}
 	}
 	tree.Duration = time.Since(start)

@@ -59,7 +59,7 @@ func TestARandomTreeStopsFromItsRootAndEveryRequestComesBackAsANotice(t *testing
 				require.Len(t, tree.Roots, 1)
 				total, _ := tree.Components()
 				assert.Equal(t, size(root), total, "every node's report is in the tree")
-				assert.Equal(t, lifecycle.AllCompleted, tree.Verdict)
+				assert.LessOrEqual(t, tree.Verdict, lifecycle.SomeCutShort, "nothing failed, was forced or was abandoned")
 
 				// One notice per request, to the parent, and on the EventStream.
 				var notes []mailbox.Notice
@@ -81,6 +81,17 @@ func TestARandomTreeStopsFromItsRootAndEveryRequestComesBackAsANotice(t *testing
 				// request reached is interrupted, and only then.
 				byName := map[string]*lifecycle.Report{}
 				walk(tree.Roots[0], 0, func(rep *lifecycle.Report, _ int) { byName[rep.Actor] = rep })
+				cut := false // a plain step the second request interrupted, or steps a re-raise skipped
+				for _, r := range byName {
+					for _, st := range r.Steps {
+						cut = cut || st.Status == lifecycle.Interrupted || st.Status == lifecycle.Skipped
+					}
+				}
+				wantVerdict := lifecycle.AllCompleted
+				if cut {
+					wantVerdict = lifecycle.SomeCutShort
+				}
+				assert.Equal(t, wantVerdict, tree.Verdict)
 				for name, rep := range byName {
 					for _, s := range rep.Steps {
 						switch {
@@ -114,8 +125,8 @@ func TestARandomTreeStopsFromItsRootAndEveryRequestComesBackAsANotice(t *testing
 					}
 				}
 				text := tree.String()
-				assert.True(t, strings.HasPrefix(text, "shutdown: all completed in "))
-				assert.Contains(t, text, "── r/r0 [all completed")
+				assert.True(t, strings.HasPrefix(text, "shutdown: "+wantVerdict.String()+" in "))
+				assert.Contains(t, text, "── r/r0 ["+byName["r/r0"].Verdict().String())
 				assert.Contains(t, text, "│   ")
 				settle()
 				assert.Contains(t, text, "shutdown: SIGTERM")

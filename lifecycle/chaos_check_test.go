@@ -62,8 +62,11 @@ func (m *model) check(t *rapid.T) {
 	}
 	want := lifecycle.AllCompleted
 	for i := range m.steps {
-		if st := rep.Steps[i].Status; st == lifecycle.Failed || st == lifecycle.TimedOut {
+		switch rep.Steps[i].Status {
+		case lifecycle.Failed, lifecycle.TimedOut:
 			want = lifecycle.SomeFailed // a step that failed or timed out, nothing forced
+		case lifecycle.Interrupted, lifecycle.Skipped:
+			want = max(want, lifecycle.SomeCutShort) // a stop request cut the plan short
 		}
 	}
 	if m.forced != nil {

@@ -31,13 +31,13 @@ func ExampleReport() {
 	fmt.Println()
 	fmt.Printf("%+v", report)
 	// Output:
-	// cache stopped in 80ms (stop requested: deploy v2): all completed
+	// cache stopped in 80ms (stop requested: deploy v2): some cut short
 	//   messages: 3 drained, 1 refused; 2 stop requests after the first
 	//   1.  flush       defer-flag  completed    60ms  1 stop request, 1 deferred
 	//   2.  deregister  plain       interrupted  15ms  1 stop request, 0 deferred; canceled by the caller
 	//   3.  close       plain       completed    5ms
 	//
-	// cache stopped in 80ms (stop requested: deploy v2): all completed
+	// cache stopped in 80ms (stop requested: deploy v2): some cut short
 	//   messages: 3 drained, 1 refused; 2 stop requests after the first
 	//   1.  flush       defer-flag  completed    60ms  +0s  progress: flushed (40/40)  partial: 40 entries  1 stop request, 1 deferred
 	//   2.  deregister  plain       interrupted  15ms  +60ms  1 stop request, 0 deferred; canceled by the caller

@@ -97,6 +97,8 @@ func (r *Report) OwnVerdict() Verdict {
 			v = SomeForced
 		case Failed, TimedOut:
 			v = max(v, SomeFailed)
+		case Interrupted, Skipped:
+			v = max(v, SomeCutShort)
 		}
 	}
 	return v

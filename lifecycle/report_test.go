@@ -110,7 +110,10 @@ func TestVerdictIsTheWorstRungHereOrInTheChildren(t *testing.T) {
 		want   lifecycle.Verdict
 	}{
 		{"an empty report is all completed", &lifecycle.Report{}, lifecycle.AllCompleted},
-		{"interruptions and skips are all completed", with(lifecycle.Interrupted, lifecycle.Skipped, lifecycle.Completed), lifecycle.AllCompleted},
+		{"every step completed is all completed", with(lifecycle.Completed, lifecycle.Completed), lifecycle.AllCompleted},
+		{"an interruption is some cut short", with(lifecycle.Interrupted, lifecycle.Completed), lifecycle.SomeCutShort},
+		{"a skip is some cut short", with(lifecycle.Completed, lifecycle.Skipped), lifecycle.SomeCutShort},
+		{"a failure outranks a cut", with(lifecycle.Interrupted, lifecycle.Failed), lifecycle.SomeFailed},
 		{"a failure is some failed", with(lifecycle.Completed, lifecycle.Failed), lifecycle.SomeFailed},
 		{"a time-out is some failed", with(lifecycle.TimedOut), lifecycle.SomeFailed},
 		{"a force outranks a failure", with(lifecycle.Failed, lifecycle.Forced), lifecycle.SomeForced},
@@ -121,7 +124,8 @@ func TestVerdictIsTheWorstRungHereOrInTheChildren(t *testing.T) {
 		{"an abandoned grandchild makes its grandparent some abandoned",
 			parentOf(with(lifecycle.Completed), with(lifecycle.Completed), parentOf(with(), with(lifecycle.Abandoned))), lifecycle.SomeAbandoned},
 		{"a parent abandoned outranks a child forced", parentOf(with(lifecycle.Abandoned), with(lifecycle.Forced)), lifecycle.SomeAbandoned},
-		{"calm children keep a calm parent", parentOf(with(lifecycle.Completed), with(lifecycle.Interrupted), with()), lifecycle.AllCompleted},
+		{"calm children keep a calm parent", parentOf(with(lifecycle.Completed), with(lifecycle.Completed), with()), lifecycle.AllCompleted},
+		{"an interrupted child makes its parent some cut short", parentOf(with(lifecycle.Completed), with(lifecycle.Interrupted), with()), lifecycle.SomeCutShort},
 		{"a failed child makes its parent some failed", parentOf(with(lifecycle.Completed), with(lifecycle.Failed)), lifecycle.SomeFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

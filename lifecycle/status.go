@@ -42,13 +42,17 @@ func (s *Status) UnmarshalText(text []byte) error {
 }
 
 // Verdict sums up a stop, or a tree of stops, by the worst thing that happened in
-// it: a step that failed or timed out, a force, a step left behind.
+// it: a step cut short by a stop request, a step that failed or timed out, a force,
+// a step left behind.
 type Verdict uint8
 
 const (
-	// AllCompleted: every step that ran completed (or was interrupted, or skipped,
-	// as its plan said), and nothing was forced.
+	// AllCompleted: every step completed, and nothing was forced.
 	AllCompleted Verdict = iota
+	// SomeCutShort: a stop request interrupted a step (Plain) or skipped the steps
+	// after a re-raise (DeferReraise), as the plan's policies say; nothing failed,
+	// and nothing was forced.
+	SomeCutShort
 	// SomeFailed: a step failed or timed out, and nothing was forced: cleanup went
 	// on past it, but did not all succeed.
 	SomeFailed
@@ -58,7 +62,7 @@ const (
 	SomeAbandoned
 )
 
-var verdictNames = [...]string{AllCompleted: "all completed", SomeFailed: "some failed",
+var verdictNames = [...]string{AllCompleted: "all completed", SomeCutShort: "some cut short", SomeFailed: "some failed",
 	SomeForced: "some forced", SomeAbandoned: "some abandoned"}
 
 func (v Verdict) String() string { return enumString(verdictNames[:], int(v), "Verdict") }

@@ -42,7 +42,7 @@ func TestTheTreeSaysAComponentsOwnForce(t *testing.T) {
 }
 
 func TestVerdictsReadAndParseByName(t *testing.T) {
-	for _, v := range []lifecycle.Verdict{lifecycle.AllCompleted, lifecycle.SomeFailed, lifecycle.SomeForced, lifecycle.SomeAbandoned} {
+	for _, v := range []lifecycle.Verdict{lifecycle.AllCompleted, lifecycle.SomeCutShort, lifecycle.SomeFailed, lifecycle.SomeForced, lifecycle.SomeAbandoned} {
 		text, err := v.MarshalText()
 		require.NoError(t, err)
 		assert.Equal(t, v.String(), string(text))
@@ -51,5 +51,5 @@ func TestVerdictsReadAndParseByName(t *testing.T) {
 		assert.Equal(t, v, back)
 	}
 	var v lifecycle.Verdict
-	assert.ErrorContains(t, v.UnmarshalText([]byte("fine")), "valid: all completed, some failed, some forced, some abandoned")
+	assert.ErrorContains(t, v.UnmarshalText([]byte("fine")), "valid: all completed, some cut short, some failed, some forced, some abandoned")
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -31,12 +32,20 @@ type Worker struct {
 }
 
 func (w *Worker) Receive(c actor.Context) {
+	if p, ok := c.Message().(pause); ok {
+		p.busy <- struct{}{} // in this demo: busy until the stop has begun, so that
+		<-p.release          // the three jobs queued meanwhile are drained by it
+		return
+	}
 	if job, ok := c.Message().(string); ok {
 		time.Sleep(20 * time.Millisecond) // the work
 		w.pending++
 		c.Respond("done " + job)
 	}
 }
+
+// pause keeps the worker busy, saying so on busy, until release is closed.
+type pause struct{ busy, release chan struct{} }
 
 // ...with three steps for its Stopping phase, as methods.
 func (w *Worker) flush(ctx context.Context) error {
@@ -93,6 +102,9 @@ func run(out io.Writer) error {
 	fmt.Fprintf(out, "The dry run, before anything runs:\n%v\n", plan)
 
 	pid := sys.Root.Spawn(component.MustProps())
+	busy := pause{make(chan struct{}), make(chan struct{})}
+	sys.Root.Send(pid, busy)
+	<-busy.busy
 	for i := range 3 {
 		sys.Root.Send(pid, fmt.Sprintf("job-%d", i))
 	}
@@ -101,6 +113,10 @@ func run(out io.Writer) error {
 		rep, _ := qactor.Stop(context.Background(), sys, pid, errors.New("deploy v2"))
 		reports <- rep
 	}()
+	for phase, _ := qactor.PhaseOf(sys, pid); phase != lifecycle.Stopping; phase, _ = qactor.PhaseOf(sys, pid) {
+		runtime.Gosched() // until the stop has begun: the three jobs are queued before it
+	}
+	close(busy.release)
 	<-cue // the queued jobs are drained; flush runs
 	_, err = qactor.Result(sys.Root.RequestFuture(pid, "job-late", time.Second))
 	fmt.Fprintf(out, "A request after the stop began: %v\n", err)

@@ -39,9 +39,10 @@ func TestTheExamplePrintsThePlanTheRefusalTheReportAndTheRejection(t *testing.T)
 	for _, want := range []string{
 		"plan: 3 steps, timeouts 8s (deadline 30s)",
 		"A request after the stop began: quiesce: $1 refused a message of type string: stopping (stop requested: deploy v2)",
+		"messages: 3 drained, 1 refused; 2 stop requests after the first",
 		"flush       defer-flag  completed",
 		"deregister  plain       interrupted",
-		"progress: flushed (",
+		"progress: flushed (3/3)",
 		`plan step 2 "flush": duplicate name (also step 1)`,
 		"over the 2s deadline",
 	} {

@@ -134,7 +134,7 @@ func printTree(out io.Writer, t *qactor.Tree) {
 
 func countVerdicts(by map[lifecycle.Verdict]int) string {
 	var parts []string
-	for _, v := range []lifecycle.Verdict{lifecycle.AllCompleted, lifecycle.SomeFailed, lifecycle.SomeForced, lifecycle.SomeAbandoned} {
+	for _, v := range []lifecycle.Verdict{lifecycle.AllCompleted, lifecycle.SomeCutShort, lifecycle.SomeFailed, lifecycle.SomeForced, lifecycle.SomeAbandoned} {
 		if by[v] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %v", by[v], v))
 		}
