@@ -358,6 +358,12 @@ func (m *Mailbox) system(msg any, gen uint32) bool {
 	switch v := msg.(type) {
 	case *actor.SuspendMailbox:
 		m.paused.Or(suspendedBit)
+		// A suspended actor takes no more messages: a drain under way ends here, or it
+		// would wait for ever. (A panic in Receive ends it through failed too; a
+		// failure a supervisor escalates suspends the actor with no panic of its own.)
+		if st := m.stop.Load(); st != nil {
+			m.endDrain(st)
+		}
 	case *actor.ResumeMailbox:
 		m.paused.And(^suspendedBit)
 		m.resumed()

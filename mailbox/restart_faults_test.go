@@ -268,3 +268,55 @@ func TestAPoisonPillIsNotRefusedForCapacity(t *testing.T) {
 	f := recv(t, finished, "the poisoned actor's report")
 	assert.Equal(t, lifecycle.Poisoned, f.Report.Reason.Kind)
 }
+
+// failurePosted is mailbox middleware that says on posted when a child's Failure has
+// been posted to its mailbox.
+type failurePosted struct{ posted chan struct{} }
+
+func (f failurePosted) MailboxStarted() {}
+func (f failurePosted) MessagePosted(m any) {
+	if _, ok := m.(*actor.Failure); ok {
+		f.posted <- struct{}{}
+	}
+}
+func (f failurePosted) MessageReceived(any) {}
+func (f failurePosted) MailboxEmpty()       {}
+
+// Found by the chaos suite: a child's failure that the stopping parent's supervisor
+// escalates suspends the parent with no panic of its own, and the parent's drain
+// waited for ever for messages a suspended actor never takes. The suspension ends
+// the drain: the stop goes on, and what was left is refused.
+func TestAnEscalatedFailureDuringTheDrainEndsItAndTheStopGoesOn(t *testing.T) {
+	sys := newSystem()
+	child := props(t, mailbox.Config{}, func(c actor.Context) {
+		if c.Message() == "crash" {
+			panic(errors.New("crash"))
+		}
+	})
+	escalate := func(any) actor.Directive { return actor.EscalateDirective }
+	mw := failurePosted{make(chan struct{}, 1)}
+	inHold, release, kids := make(chan struct{}), make(chan struct{}), make(chan *actor.PID, 1)
+	plan := lifecycle.MustPlan(lifecycle.Step{Name: "close", Always: true, Run: func(context.Context) error { return nil }})
+	self, pm := spawn(t, sys, props(t, mailbox.Config{Plan: plan, Middleware: []actor.MailboxMiddleware{mw}}, func(c actor.Context) {
+		switch c.Message() {
+		case "spawn":
+			kids <- c.Spawn(child)
+		case "hold":
+			inHold <- struct{}{}
+			<-release
+		}
+	}, actor.WithSupervisor(actor.NewOneForOneStrategy(10, 0, escalate))))
+	sys.Root.Send(self, "spawn")
+	kid := recv(t, kids, "the child")
+	sys.Root.Send(self, "hold")
+	recv(t, inHold, "the parent busy")
+	sys.Root.Send(self, "a")
+	sys.Root.Send(self, "b") // queued before the stop: the drain's
+	tk := pm.Stop(nil, nil)
+	sys.Root.Send(kid, "crash")
+	recv(t, mw.posted, "the child's failure posted to the parent")
+	close(release) // the parent drains, meets the failure, escalates it, is suspended
+	rep := stopped(t, tk, "the parent")
+	assert.Equal(t, 2, rep.Drained+rep.Refused, "each queued message drained or refused, none lost")
+	assert.Equal(t, lifecycle.Completed, rep.Steps[len(rep.Steps)-1].Status, "the plan ran")
+}

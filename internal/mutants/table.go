@@ -193,6 +193,12 @@ meanwhile.`,
 		"mailbox/children.go",
 		"\tif a.gone != nil {\n\t\ta.gone[who.Id] = true\n\t}",
 		"\t_ = who"),
+	one("suspension-keeps-the-drain",
+		`A suspended actor takes no more messages, so a suspension ends a drain under way: a
+failure the stopping actor's supervisor escalates does not hang its stop.`,
+		"mailbox/mailbox.go",
+		"\t\tif st := m.stop.Load(); st != nil {\n\t\t\tm.endDrain(st)\n\t\t}",
+		"\t\t_ = m.stop.Load()"),
 	one("pump-stops-at-a-drain-cut",
 		`A stopping parent whose Receive panics on a notice still stops: the Children step's
 pump takes the message to self the escalation queues.`,
