@@ -18,16 +18,21 @@ import (
 // Component declares an actor with a graceful Stopping phase: what makes an
 // incarnation, how it starts, and how it stops. Props turns it into *actor.Props
 // that ordinary protoactor code spawns, stops, poisons and supervises as usual, and
-// every one of those stops runs the plan.
+// every one of those stops runs the plan. One difference a middleware may meet: in
+// an actor.Context, c.Actor() is Quiesce's wrapper around the incarnation
+// (IncarnationOf returns the A itself).
 type Component[A actor.Actor] struct {
 	// New makes a fresh incarnation, as a protoactor Producer does. Required.
 	New func() A
-	// Steps is the Stopping phase, in order. Each step runs on the actor's goroutine
-	// (or, under a deferred policy, while it waits), so it may use the actor's state.
-	// Without a Children step, children are stopped before the first step.
+	// Steps is the Stopping phase, in order. Each step runs on the actor's goroutine,
+	// whatever its policy, so it may use the actor's state as Receive does (but for
+	// a step abandoned after a force: it may still run while the steps after it
+	// do). Without a Children step, children are stopped before the first step.
 	Steps []Step[A]
 	// Start hooks run in order in the Starting phase, right after *actor.Started.
-	// An error stops the component with reason StartFailed.
+	// An error stops the component with reason StartFailed. A stop that comes before
+	// Started has been handled (right after the spawn) skips them, and the steps
+	// still run: write steps that cope with an incarnation that never started.
 	Start []func(a A, c actor.Context) error
 	// Deadline bounds every stop of the component, such as a pod's 30 s termination
 	// grace period; zero means none. Each stop must end within it from its first
@@ -49,6 +54,9 @@ type Component[A actor.Actor] struct {
 	AbandonAfter time.Duration
 	// Order is how children are stopped: mailbox.Parallel or mailbox.Reverse.
 	Order mailbox.Order
+	// ProgressEvery is the least time between two Progressed notices to the parent;
+	// zero means mailbox.DefaultProgressEvery, negative none. See mailbox.Config.
+	ProgressEvery time.Duration
 	// Logger takes the component's log records; nil means the actor system's. See
 	// mailbox.Config.Logger for what is logged at which level.
 	Logger *slog.Logger
@@ -134,7 +142,7 @@ func (c Component[A]) Props() (*actor.Props, error) {
 	}
 	cfg := mailbox.Config{
 		Plan: plan, Capacity: c.Capacity, Budget: c.Budget, AbandonAfter: c.AbandonAfter, Order: c.Order,
-		Logger: c.Logger, Middleware: c.Middleware,
+		Logger: c.Logger, Middleware: c.Middleware, ProgressEvery: c.ProgressEvery,
 	}
 	if hooks := c.Start; len(hooks) > 0 {
 		cfg.Start = func(ctx actor.Context) error {
@@ -175,6 +183,19 @@ func (c Component[A]) MustProps() *actor.Props {
 		panic(err)
 	}
 	return p
+}
+
+// IncarnationOf returns the incarnation a Component's actor.Context belongs to, in
+// Receive or in a middleware: c.Actor() is Quiesce's wrapper around it (it keeps a
+// panic in a stop handler from bringing the actor back), not the A that New made.
+// It reports false if c is not a Component's of type A.
+func IncarnationOf[A any](c actor.Context) (A, bool) {
+	if g, ok := c.Actor().(interface{ incarnation() any }); ok {
+		a, ok := g.incarnation().(A)
+		return a, ok
+	}
+	var zero A
+	return zero, false
 }
 
 // Incarnation returns the incarnation whose step runs with ctx.

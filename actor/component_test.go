@@ -482,3 +482,66 @@ func TestStoppingAComponentWithChildrenLeavesNoDeadLetter(t *testing.T) {
 		settle()
 	})
 }
+
+// c.Actor() is Quiesce's wrapper; IncarnationOf returns the incarnation New made,
+// in Receive and in protoactor's receiver middleware.
+func TestIncarnationOfReturnsTheIncarnationBehindTheWrapper(t *testing.T) {
+	sys := newSystem()
+	seen := make(chan bool, 2)
+	mw := func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+			if env.Message == "which" {
+				_, isWorker := c.Actor().(*worker)
+				w, ok := qactor.IncarnationOf[*worker](c.(actor.Context))
+				seen <- !isWorker && ok && w.name == "w1"
+				_, wrong := qactor.IncarnationOf[*trail](c.(actor.Context))
+				seen <- !wrong
+			}
+			next(c, env)
+		}
+	}
+	pid := sys.Root.Spawn(mustProps(t, qactor.Component[*worker]{
+		New:     func() *worker { return &worker{name: "w1", trail: &trail{}} },
+		Options: []actor.PropsOption{actor.WithReceiverMiddleware(mw)},
+	}))
+	sys.Root.Send(pid, "which")
+	assert.True(t, recv(t, seen, "the middleware"), "c.Actor() is the wrapper, IncarnationOf the worker")
+	assert.True(t, recv(t, seen, "the middleware"), "IncarnationOf of another type reports false")
+	_, err := qactor.Stop(within(t, "the stop"), sys, pid, nil)
+	require.NoError(t, err)
+}
+
+// Component.ProgressEvery reaches the mailbox: negative, the parent hears no
+// Progressed from the child; zero (the default), it does.
+func TestComponentProgressEveryDecidesWhetherTheParentHearsProgress(t *testing.T) {
+	for _, tc := range []struct {
+		every time.Duration
+		heard bool
+	}{{0, true}, {-1, false}} {
+		t.Run(fmt.Sprint(tc.every), func(t *testing.T) {
+			sys := newSystem()
+			child := qactor.Component[*worker]{
+				New:           func() *worker { return &worker{trail: &trail{}} },
+				ProgressEvery: tc.every,
+				Steps: []qactor.Step[*worker]{{Name: "flush", Run: func(_ *worker, ctx context.Context) error {
+					lifecycle.ReportProgress(ctx, "flushed", 1, 1)
+					return nil
+				}}},
+			}
+			progressed := make(chan *mailbox.Progressed, 4)
+			spawned := make(chan struct{})
+			parent := sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+				switch m := c.Message().(type) {
+				case *actor.Started:
+					c.Spawn(mustProps(t, child))
+					close(spawned)
+				case *mailbox.Progressed:
+					progressed <- m
+				}
+			}))
+			recv(t, spawned, "the child")
+			require.NoError(t, sys.Root.StopFuture(parent).Wait())
+			assert.Equal(t, tc.heard, len(progressed) > 0)
+		})
+	}
+}

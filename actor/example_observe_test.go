@@ -56,7 +56,7 @@ func ExampleSnapshotOf() {
 	// step: drain defer-flag - sessions closed (3/10)
 	// stop requests: 1 deferred: 1
 	// budget left unlimited: true finished: false
-	// after it: quiesce: not a live Quiesce component
+	// after it: conn: quiesce: not a live Quiesce component (it never was one, or it has stopped)
 }
 
 // echo answers every string with itself.

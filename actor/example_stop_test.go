@@ -180,7 +180,7 @@ func ExampleSpawnWithBudget() {
 	}
 	// Output:
 	// budget 0s: must be positive
-	// quiesce: not a live Quiesce component
+	// quiesce: not a live Quiesce component: the props are not a Component's (no Quiesce mailbox), and the actor was stopped again
 	// brutal: some forced, [drain skipped close completed]
 	// infinity: all completed, [drain completed close completed]
 }

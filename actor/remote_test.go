@@ -41,6 +41,8 @@ func TestStopForceAndPhaseOfARemotePIDGoThroughTheRemote(t *testing.T) {
 
 	_, err := qactor.Stop(ctx, sys, far, nil)
 	assert.ErrorIs(t, err, qactor.ErrNotComponent, "without a Remote")
+	assert.ErrorContains(t, err, "elsewhere:8090/worker: quiesce: not a live Quiesce component (a PID of another node: install github.com/quiesce/quiesce/remote on both)",
+		"the error names the PID and says what to do")
 	_, ok := qactor.PhaseOf(sys, far)
 	assert.False(t, ok)
 	assert.ErrorIs(t, qactor.Force(sys, nil, far), qactor.ErrNotComponent)

@@ -93,7 +93,7 @@ func Shutdown(ctx context.Context, system *actor.ActorSystem, cause error, roots
 	for _, pid := range roots {
 		mb := mailbox.Of(system, pid)
 		if mb == nil {
-			errs = append(errs, fmt.Errorf("%s: %w", mailbox.PIDText(pid), ErrNotComponent))
+			errs = append(errs, notComponent(system, pid))
 			continue
 		}
 		asked = append(asked, pid)

@@ -15,6 +15,15 @@ import (
 // was one, or it has already stopped).
 var ErrNotComponent = errors.New("quiesce: not a live Quiesce component")
 
+// notComponent is ErrNotComponent for pid, named, with what to do about a PID of
+// another node when no Remote is installed.
+func notComponent(system *actor.ActorSystem, pid *actor.PID) error {
+	if pid != nil && pid.Address != system.Address() && remoteFor(system, pid) == nil {
+		return fmt.Errorf("%s: %w (a PID of another node: install github.com/quiesce/quiesce/remote on both)", mailbox.PIDText(pid), ErrNotComponent)
+	}
+	return fmt.Errorf("%s: %w (it never was one, or it has stopped)", mailbox.PIDText(pid), ErrNotComponent)
+}
+
 // Stop asks pid to stop gracefully for cause, and waits until it has stopped or ctx
 // is done: the caller's own deadline, never a fixed 10 s. It returns the stop's
 // report. When ctx is done first, Stop returns ctx's cause and whatever report
@@ -31,7 +40,7 @@ func Stop(ctx context.Context, system *actor.ActorSystem, pid *actor.PID, cause 
 		if r := remoteFor(system, pid); r != nil {
 			return r.Stop(ctx, pid, lifecycle.NewReason(lifecycle.Requested, cause))
 		}
-		return nil, ErrNotComponent
+		return nil, notComponent(system, pid)
 	}
 	t := mb.Stop(lifecycle.NewReason(lifecycle.Requested, cause), nil)
 	select {
@@ -48,7 +57,7 @@ func Stop(ctx context.Context, system *actor.ActorSystem, pid *actor.PID, cause 
 func SnapshotOf(system *actor.ActorSystem, pid *actor.PID) (mailbox.Snapshot, bool, error) {
 	mb := mailbox.Of(system, pid)
 	if mb == nil {
-		return mailbox.Snapshot{}, false, ErrNotComponent
+		return mailbox.Snapshot{}, false, notComponent(system, pid)
 	}
 	s, stopping := mb.Snapshot()
 	return s, stopping, nil
@@ -72,7 +81,7 @@ func PhaseOf(system *actor.ActorSystem, pid *actor.PID) (lifecycle.Phase, bool) 
 func SetBudget(system *actor.ActorSystem, pid *actor.PID, b mailbox.Budget) error {
 	mb := mailbox.Of(system, pid)
 	if mb == nil {
-		return ErrNotComponent
+		return notComponent(system, pid)
 	}
 	return mb.SetBudget(b)
 }
@@ -90,7 +99,7 @@ func SpawnWithBudget(spawner actor.SpawnerContext, props *actor.Props, budget ma
 	mb := mailbox.Of(spawner.ActorSystem(), pid)
 	if mb == nil {
 		spawner.ActorSystem().Root.Stop(pid)
-		return nil, ErrNotComponent
+		return nil, fmt.Errorf("%w: the props are not a Component's (no Quiesce mailbox), and the actor was stopped again", ErrNotComponent)
 	}
 	_ = mb.SetBudget(budget) // valid, checked above
 	return pid, nil
@@ -124,7 +133,7 @@ func Force(system *actor.ActorSystem, cause error, pids ...*actor.PID) error {
 				errs = append(errs, r.Force(pid, cause))
 				continue
 			}
-			errs = append(errs, fmt.Errorf("%s: %w", mailbox.PIDText(pid), ErrNotComponent))
+			errs = append(errs, notComponent(system, pid))
 			continue
 		}
 		mb.Force(cause)

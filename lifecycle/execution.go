@@ -82,8 +82,9 @@ func (r Receipt) Interrupted() bool { return r.Step != "" && !r.Deferred }
 //  1. skips it, recorded as Skipped, if a DeferReraise step re-raised a request or
 //     the execution was forced, unless the step is Always;
 //  2. gives it a ctx carrying the Reason, delivers any request held since the last
-//     step, and runs it through policy.Run with its Timeout and Grace (under a
-//     force, the Timeout is at most the AbandonAfter);
+//     step, and runs it on the caller's goroutine through policy.Inline, under its
+//     policy, with its Timeout and Grace (under a force, the Timeout is at most the
+//     AbandonAfter);
 //  3. records its outcome: a panic, an error or a timeout is a failure of that step
 //     alone, and the next step still runs.
 //

@@ -29,10 +29,11 @@ import (
 // deferred policy it is recovered and panicked again as a *PanicError, as Run does.
 // While op runs, the caller's goroutine carries the pprof label op=name.
 //
-// Use: Start, then Run once; Request and Abort are safe from any goroutine at any
-// time: before Run they reach op from its start, after Run they do nothing. The zero
-// value is ready for Start. An Inline may be started again once its Run has
-// returned; nothing of the earlier run (a Grace timer, say) reaches the next.
+// Use: Start, then Do (or RunInline) once; Request and Abort are safe from any
+// goroutine at any time: before Do they reach op from its start, after Do they do
+// nothing. The zero value is ready for Start. An Inline may be started again once
+// its Do has returned; nothing of the earlier run (a Grace timer, say) reaches the
+// next.
 type Inline struct {
 	mu        sync.Mutex
 	p         Policy
