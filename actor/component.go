@@ -81,7 +81,9 @@ type Step[A any] struct {
 	Name string
 	// Policy says what a stop request does while the step runs: Plain interrupts it
 	// (its ctx is cancelled), DeferFlag lets it finish and counts the request,
-	// DeferReraise lets it finish and then skips every later step but the Always ones.
+	// DeferReraise lets it finish and then, whether it succeeded or failed, skips every
+	// later step but the Always ones (in a plan, the request is raised again as the
+	// step ends; policy.Run alone raises it only over a success).
 	Policy policy.Policy
 	// Timeout is the step's own bound from its start; zero means none. When it runs
 	// out the step's ctx is cancelled (policy.ErrTimeout) and the step times out.

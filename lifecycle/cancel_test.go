@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -287,4 +288,25 @@ func TestPlanRunWithADoneCtxDeliversItsRequest(t *testing.T) {
 		assert.Equal(t, lifecycle.Interrupted, rep.Steps[0].Status)
 		assert.ErrorIs(t, o.cause, errDeadline)
 	})
+}
+
+// In a plan, a DeferReraise step raises the request it deferred again as it ends,
+// whether it succeeded or failed: the steps after it are skipped, but the Always ones.
+func TestADeferReraiseStepThatFailsStillRaisesTheRequestAgain(t *testing.T) {
+	var e *lifecycle.Execution
+	p := lifecycle.MustPlan(
+		lifecycle.Step{Name: "flush", Policy: policy.DeferReraise, Run: func(context.Context) error {
+			e.Cancel(errSecondStop) // a request while it runs: deferred
+			return errors.New("disk full")
+		}},
+		lifecycle.Step{Name: "deregister", Run: func(context.Context) error { return nil }},
+		lifecycle.Step{Name: "close", Always: true, Run: func(context.Context) error { return nil }},
+	)
+	e = p.Start(lifecycle.NewReason(lifecycle.Requested, nil), lifecycle.Options{})
+	runAll(e)
+	rep := e.Report()
+	assert.Equal(t, lifecycle.Failed, rep.Steps[0].Status)
+	assert.True(t, rep.Steps[0].Reraised)
+	assert.Equal(t, lifecycle.Skipped, rep.Steps[1].Status)
+	assert.Equal(t, lifecycle.Completed, rep.Steps[2].Status)
 }

@@ -30,7 +30,7 @@ func TestTreeRendersEveryLevelLikeTheTreeCommand(t *testing.T) {
 	flush := ran("flush", policy.DeferReraise, lifecycle.Completed, 1500*time.Microsecond)
 	flush.StopRequests, flush.Deferred, flush.Reraised = 2, 1, true
 	children := ran("children", policy.DeferFlag, lifecycle.Completed, 3*time.Second+1234*time.Nanosecond)
-	children.Progress = &lifecycle.Progress{Message: "children stopping", Done: 2, Total: 2}
+	children.Progress = &lifecycle.Progress{Message: "children stopped", Done: 2, Total: 2}
 	hang := ran("hang", policy.DeferFlag, lifecycle.Abandoned, 2*time.Second)
 	hang.Err = lifecycle.ErrAbandoned
 	root := &lifecycle.Report{
@@ -55,7 +55,7 @@ func TestTreeRendersEveryLevelLikeTheTreeCommand(t *testing.T) {
 	}
 
 	want := `sup [some abandoned 3s] shutdown: SIGTERM
-├── children defer-flag completed 3.000001s [children stopping (2/2)]
+├── children defer-flag completed 3.000001s [children stopped (2/2)]
 ├── flush defer-reraise completed 1.5ms (2 stop requests, 1 deferred; re-raised after finishing)
 ├── sup/pool [some abandoned 3s] parent stopping: shutdown: SIGTERM
 │   │   forced: lifecycle: forced: budget

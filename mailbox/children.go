@@ -170,7 +170,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 		for m.pumpSystem(ctx, gen); !until(); m.pumpSystem(ctx, gen) {
 			if done := total - a.left; done-reported >= every {
 				reported = done
-				lifecycle.ReportProgress(ctx, "children stopping", done, total)
+				lifecycle.ReportProgress(ctx, "children stopped", done, total)
 			}
 			select {
 			case <-sig:
@@ -194,7 +194,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 				return fmt.Errorf("%d of %d children still stopping: %w", a.left, total, cause)
 			}
 		}
-		lifecycle.ReportProgress(ctx, "children stopping", total-a.left, total)
+		lifecycle.ReportProgress(ctx, "children stopped", total-a.left, total)
 		return nil
 	}
 	if m.cfg.Order == Reverse {

@@ -30,5 +30,5 @@ func ExampleSignal() {
 	}
 	// Output:
 	// drain: signal SIGUSR2
-	// force: signal SIGUSR1
+	// force: second signal SIGUSR1
 }

@@ -29,6 +29,9 @@ type Fired struct {
 
 	// Signal is the signal that arrived (KindSignal).
 	Signal os.Signal
+	// Second is set on a Signal source's second signal, the one that escalates
+	// (KindSignal): it reads "second signal SIGTERM".
+	Second bool
 	// After is the duration that passed, for a source made by [After] (KindTimeout).
 	After time.Duration
 	// Deadline is the time that came, for a source made by [At] (KindTimeout).
@@ -49,7 +52,8 @@ type Fired struct {
 	Time time.Time
 }
 
-// Error describes the source that fired: "signal SIGTERM", "timeout after 30s",
+// Error describes the source that fired: "signal SIGTERM" ("second signal SIGTERM"
+// for the one that escalates a Signal), "timeout after 30s",
 // "timeout at 2025-06-01T12:00:00Z", "condition memory above 90%",
 // "manual: deploy v2", "all of (timeout after 1m0s, condition 1000 items done)".
 // A nil *Fired reads "not fired".
@@ -59,6 +63,9 @@ func (f *Fired) Error() string {
 	}
 	switch f.Kind {
 	case KindSignal:
+		if f.Second {
+			return "second signal " + signalName(f.Signal)
+		}
 		return "signal " + signalName(f.Signal)
 	case KindTimeout:
 		if !f.Deadline.IsZero() {

@@ -34,7 +34,7 @@ func watchSignal(ctx context.Context, ch chan os.Signal, emit emitFunc) {
 				continue
 			}
 			signal.Stop(ch)
-			f.Escalation = true
+			f.Escalation, f.Second = true, true
 			emit(true, f)
 			return
 		}

@@ -104,7 +104,7 @@ func TestAfterATimeoutFiredTwoSignalsEscalate(t *testing.T) {
 	waitSignal(t, seen, "the first SIGUSR1's delivery")
 	kill(t, syscall.SIGUSR1)
 	waitDone(t, w.ForceContext(), "the second SIGUSR1 to escalate")
-	assert.Equal(t, "signal SIGUSR1", w.ForceCause().Error())
+	assert.Equal(t, "second signal SIGUSR1", w.ForceCause().Error())
 	assert.Equal(t, trigger.KindTimeout, w.Cause().Kind, "the escalation leaves the cause alone")
 	waitSignal(t, seen, "the test's own copy of the second SIGUSR1")
 }
@@ -175,7 +175,7 @@ func TestAThirdSignalGetsGosDefaultHandling(t *testing.T) {
 	c.signal(syscall.SIGTERM)
 	c.expect("fired: signal SIGTERM")
 	c.signal(syscall.SIGTERM)
-	c.expect("escalated: signal SIGTERM")
+	c.expect("escalated: second signal SIGTERM")
 	c.signal(syscall.SIGTERM)
 	c.killedBy(syscall.SIGTERM)
 }
