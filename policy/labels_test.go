@@ -65,8 +65,8 @@ func TestTheCallersLabelIsRemovedOnceOpReturns(t *testing.T) {
 			started, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 			go func() {
 				_, err := run(context.Background(), p, "flush", func(context.Context) (int, error) { return 0, nil })
-				done <- err
 				park(started, release) // after op returned
+				done <- err            // after park returned, so the next case finds no stale park frame
 			}()
 			recv(t, started, "op to return and the goroutine to park")
 			assert.NotContains(t, goroutineRecord(t, "policy_test.park"), "# labels")
