@@ -22,7 +22,7 @@ import (
 // and hands each count over. Every request is answered, once, and each identity's
 // answers count up with no gap, across the leave.
 func TestLeaveAutomanagedUnderLoad(t *testing.T) {
-	f := automanagedFleet
+	f := take(t, automanagedFleet)
 	tr, ms, client := f.tr, f.ms, f.client
 	// Wait until the client sees both members.
 	waitTopology(t, client, 2)

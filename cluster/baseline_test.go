@@ -27,7 +27,7 @@ import (
 // identity serve at once. (TestLeaveDrainsAndHandsOff is the same leave with
 // Member.Leave: never.)
 func TestProtoactorShutdownServesTwoActivations(t *testing.T) {
-	f := baselineFleet
+	f := take(t, baselineFleet)
 	tr, ms, client := f.tr, f.ms, f.client
 	leaver, stay := owner(ms, "x")
 	defer stop(t, append(stay, client)...)
@@ -118,7 +118,7 @@ func TestProtoactorShutdownLosesQueuedAnswersWhereLeaveDoesNot(t *testing.T) {
 	// sends it again after a timeout if its deadline, which is the attempt's too, has
 	// not quite passed (default_context.go:59-98), and that would race this one.
 	const timeout = 13 * time.Second
-	p, l := lostFleet, keptFleet
+	p, l := take(t, lostFleet), take(t, keptFleet)
 	pLeaver, pStay := owner(p.ms, "x")
 	lLeaver, lStay := owner(l.ms, "x")
 	defer stop(t, append(lStay, l.client)...)
@@ -250,7 +250,7 @@ func TestProtoactorShutdownLosesQueuedAnswersWhereLeaveDoesNot(t *testing.T) {
 // once, the queued ones answered by the draining activation, so the Caller need not
 // send them again, and never sends again one without an answer.)
 func TestProtoactorShutdownServesARetriedRequestTwice(t *testing.T) {
-	f := twiceFleet
+	f := take(t, twiceFleet)
 	tr, ms, client := f.tr, f.ms, f.client
 	leaver, stay := owner(ms, "x")
 	defer stop(t, append(stay, client)...)
@@ -365,7 +365,7 @@ func TestProtoactorShutdownServesARetriedRequestTwice(t *testing.T) {
 // ActivationRequest to the member's placement actor), from the member itself, where
 // no endpoint churn can lose it.
 func TestProtoactorShutdownStallsTheWindowWhereLeaveDoesNot(t *testing.T) {
-	f := windowFleet
+	f := take(t, windowFleet)
 	tr, ms, client := f.tr, f.ms, f.client
 	waitTopology(t, client, len(ms))
 	connect(t, append([]*clusternode.Node{client}, ms...)...)

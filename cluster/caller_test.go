@@ -18,7 +18,7 @@ import (
 // 84); the Caller sends it again, to the identity's next activation, under one
 // deadline, and it is served.
 func TestCallerRetriesARefusalWhereDefaultContextDoesNot(t *testing.T) {
-	f := retryFleet
+	f := take(t, retryFleet)
 	tr, member, client := f.tr, f.ms[0], f.client
 	defer stop(t, client, member)
 	caller, err := qcluster.NewCaller(client.Cluster, qcluster.CallerConfig{})

@@ -22,7 +22,7 @@ import (
 // next request there answers the count plus one. New activations on the leaving
 // member are refused, as the member leaving, until it has gone.
 func TestLeaveForcesAGrainPastTheDeadlineAndStillHandsItsStateOff(t *testing.T) {
-	f := deadlineFleet
+	f := take(t, deadlineFleet)
 	tr, ms, client := f.tr, f.ms, f.client
 	caller, err := qcluster.NewCaller(client.Cluster, qcluster.CallerConfig{})
 	if err != nil {

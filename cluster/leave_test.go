@@ -22,7 +22,7 @@ import (
 // new owner, whose activation does not serve before the old one has stopped and
 // handed its count over. Every request is answered once, and the count goes on.
 func TestLeaveDrainsAndHandsOff(t *testing.T) {
-	f := leaveFleet
+	f := take(t, leaveFleet)
 	tr, ms, client, plain := f.tr, f.ms, f.client, f.plain
 	defer plain.Shutdown()
 	caller, err := qcluster.NewCaller(client.Cluster, qcluster.CallerConfig{})

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,6 +62,18 @@ type fleet struct {
 	tr            *tracker
 	ms            []*clusternode.Node
 	client, plain *clusternode.Node
+	taken         atomic.Bool
+}
+
+// take hands a test its fleet, once. The fleets start once per process (see
+// above) and a test stops its own, so a second run of the test (go test -count=2)
+// fails at once, saying why, instead of waiting on members that have left.
+func take(t *testing.T, f *fleet) *fleet {
+	t.Helper()
+	if f.taken.Swap(true) {
+		t.Fatal("this test's cluster has left already: the clusters start once per process, so run the cluster tests with -count=1")
+	}
+	return f
 }
 
 func TestMain(m *testing.M) {
