@@ -165,16 +165,18 @@ func ExampleHeapAbove() {
 	// Output: condition live heap above 1.5 GiB (every 5s)
 }
 
-// Bad input is an error that names the bad part; nothing starts.
+// Bad input is an error that names each bad part, a line each; nothing starts.
 func ExampleErrInvalid() {
 	_, err := trigger.Watch(context.Background(), trigger.AnyOf(
 		trigger.After(time.Minute),
 		trigger.Condition("memory above 90%", 0, func() bool { return false }),
+		trigger.Signal(),
 	))
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, trigger.ErrInvalid))
 	// Output:
 	// trigger: invalid source: any of, part 2: condition "memory above 90%": interval 0s is not positive
+	// trigger: invalid source: any of, part 3: signal: no signals given
 	// true
 }
 

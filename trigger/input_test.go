@@ -55,6 +55,26 @@ func TestWatchRejectsBadInputWithAClearError(t *testing.T) {
 	}
 }
 
+// Every bad part is reported, a line each, not only the first: one run of a program
+// shows all there is to fix.
+func TestWatchReportsEveryBadPart(t *testing.T) {
+	never := func() bool { return false }
+	src := trigger.Escalate(
+		trigger.AnyOf(nil, trigger.After(time.Minute), trigger.Signal(os.Interrupt, nil)),
+		trigger.AllOf(trigger.Condition("", 0, never), trigger.At(time.Time{})),
+	)
+	w, err := trigger.Watch(context.Background(), src)
+	require.ErrorIs(t, err, trigger.ErrInvalid)
+	assert.Nil(t, w)
+	assert.Equal(t, []string{
+		"trigger: invalid source: escalate, graceful: any of, part 1: nil source",
+		"trigger: invalid source: escalate, graceful: any of, part 3: signal 2 is nil",
+		`trigger: invalid source: escalate, force: all of, part 1: condition without a name`,
+		`trigger: invalid source: escalate, force: all of, part 1: condition "": interval 0s is not positive`,
+		"trigger: invalid source: escalate, force: all of, part 2: timeout at the zero time",
+	}, strings.Split(err.Error(), "\n"))
+}
+
 func TestSourcesDescribeThemselves(t *testing.T) {
 	never := func() bool { return false }
 	for want, src := range map[string]trigger.Source{

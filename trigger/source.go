@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // The set of sources is closed: they are made by [Signal], [After], [At],
 // [Condition], [HeapAbove], [Context], [AnyOf], [AllOf] and [Escalate]. A constructor
 // never fails or panics; a source built from bad input is reported by [Watch], as an
-// error that wraps [ErrInvalid] and names the bad part.
+// error that wraps [ErrInvalid] and names every bad part.
 type Source interface {
 	// String describes the source: "any of (signal SIGINT or SIGTERM, timeout after 5m0s)".
 	String() string
@@ -192,15 +193,20 @@ func orNone(s os.Signal) string {
 	return s.String()
 }
 
-// validate checks a source and all its parts; path names where it sits in the
-// tree, for the error.
+// validate checks a source and all its parts, and reports every bad one: one error
+// per problem, joined (errors.Join), each wrapping ErrInvalid and naming where it
+// sits in the tree (path), so one run of a program shows all there is to fix.
 func validate(src Source, path string) error {
+	var errs []error
+	bad := func(msg string) { errs = append(errs, invalid(path, msg)) }
 	if isNil(src) {
-		return invalid(path, "nil source")
+		bad("nil source")
+		return errors.Join(errs...)
 	}
 	s := src.spec()
 	if s.bad != "" {
-		return invalid(path, s.bad)
+		bad(s.bad)
+		return errors.Join(errs...)
 	}
 	here := path
 	if here != "" {
@@ -209,33 +215,33 @@ func validate(src Source, path string) error {
 	switch s.op {
 	case opSignal:
 		if len(s.sigs) == 0 {
-			return invalid(path, "signal: no signals given")
+			bad("signal: no signals given")
 		}
 		for i, sig := range s.sigs {
 			if sig == nil {
-				return invalid(path, fmt.Sprintf("signal %d is nil", i+1))
-			}
-			if uncatchable(sig) {
-				return invalid(path, signalName(sig)+" cannot be caught")
+				bad(fmt.Sprintf("signal %d is nil", i+1))
+			} else if uncatchable(sig) {
+				bad(signalName(sig) + " cannot be caught")
 			}
 		}
 	case opAfter:
 	case opAt:
 		if s.at.IsZero() {
-			return invalid(path, "timeout at the zero time")
+			bad("timeout at the zero time")
 		}
 	case opCondition:
-		switch {
-		case s.name == "":
-			return invalid(path, "condition without a name")
-		case s.cond == nil:
-			return invalid(path, fmt.Sprintf("condition %q: nil function", s.name))
-		case s.every <= 0:
-			return invalid(path, fmt.Sprintf("condition %q: interval %v is not positive", s.name, s.every))
+		if s.name == "" {
+			bad("condition without a name")
+		}
+		if s.cond == nil {
+			bad(fmt.Sprintf("condition %q: nil function", s.name))
+		}
+		if s.every <= 0 {
+			bad(fmt.Sprintf("condition %q: interval %v is not positive", s.name, s.every))
 		}
 	case opContext:
 		if s.ctx == nil {
-			return invalid(path, "manual: nil context")
+			bad("manual: nil context")
 		}
 	case opAnyOf, opAllOf:
 		what := "any of"
@@ -243,23 +249,19 @@ func validate(src Source, path string) error {
 			what = "all of"
 		}
 		if len(s.parts) == 0 {
-			return invalid(path, what+" without parts")
+			bad(what + " without parts")
 		}
 		for i, p := range s.parts {
-			if err := validate(p, fmt.Sprintf("%s%s, part %d", here, what, i+1)); err != nil {
-				return err
-			}
+			errs = append(errs, validate(p, fmt.Sprintf("%s%s, part %d", here, what, i+1)))
 		}
 	case opEscalate:
 		for i, what := range []string{"graceful", "force"} {
-			if err := validate(s.parts[i], here+"escalate, "+what); err != nil {
-				return err
-			}
+			errs = append(errs, validate(s.parts[i], here+"escalate, "+what))
 		}
 	default:
-		return invalid(path, "unknown source")
+		bad("unknown source")
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func invalid(path, msg string) error {

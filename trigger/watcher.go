@@ -48,7 +48,8 @@ type event struct {
 // [Watcher.Context] and [Watcher.ForceContext].
 //
 // A nil ctx or a bad source is an error that wraps [ErrInvalid] and says what is
-// wrong and where; nothing is started then. Call Stop when done with the Watcher,
+// wrong and where, a line for each bad part (errors.Join), so one run shows all
+// there is to fix; nothing is started then. Call Stop when done with the Watcher,
 // typically with defer, as with signal.NotifyContext's stop.
 func Watch(ctx context.Context, src Source) (*Watcher, error) {
 	if ctx == nil {
