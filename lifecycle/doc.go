@@ -48,9 +48,10 @@
 // its name, policy, status, the stop requests it received and deferred, its error,
 // start and duration, last progress and partial result; the messages drained and
 // refused (filled in by the mailbox); the reports of the children that stopped with
-// it; and a [Verdict]: all completed, some failed, some forced, some abandoned.
-// Reports print for people with String, %+v and Tree. While the plan runs,
-// [Execution.Snapshot] shows it as it stands, from any goroutine.
+// it; and a [Verdict], the worst that happened: all completed, some cut short, some
+// failed, some forced, some abandoned. Reports print for people with String, %+v
+// and Tree. While the plan runs, [Execution.Snapshot] shows it as it stands, from
+// any goroutine.
 //
 // # What users touch, and what the mailbox does
 //
