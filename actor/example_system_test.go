@@ -116,3 +116,37 @@ func ExampleTree() {
 	// └── flush defer-reraise failed 20ms (disk full)
 	// 3 components: map[all completed:1 some failed:1 some forced:1]
 }
+
+// Folded is for big trees: a connection manager's 500 sessions that ended alike
+// print once, with a count, and the one forced prints in full.
+func ExampleTree_Folded() {
+	start := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	shutdown := lifecycle.NewReason(lifecycle.Shutdown, errors.New("SIGTERM"))
+	api := &lifecycle.Report{Actor: "api", Reason: shutdown, Start: start, Duration: 2 * time.Second}
+	for i := range 500 {
+		session := &lifecycle.Report{
+			Actor: fmt.Sprintf("api/s%d", i), Reason: lifecycle.NewReason(lifecycle.ParentStopping, shutdown),
+			Start: start, Duration: time.Duration(1+i%9) * time.Millisecond,
+		}
+		status := lifecycle.Completed
+		if i == 250 {
+			status, session.Duration = lifecycle.Forced, 2*time.Second
+			session.Forced = fmt.Errorf("%w: budget", lifecycle.ErrForced)
+		}
+		session.Steps = []lifecycle.StepReport{
+			{Name: "goodbye", Policy: policy.DeferFlag, Status: status, Start: start, Duration: session.Duration},
+		}
+		api.Children = append(api.Children, session)
+	}
+	tree := &qactor.Tree{Roots: []*lifecycle.Report{api}, Verdict: lifecycle.SomeForced, Duration: 2 * time.Second}
+	fmt.Print(tree.Folded())
+	// Output:
+	// shutdown: some forced in 2s
+	// api [some forced 2s] shutdown: SIGTERM
+	// ├── api/s0 [all completed 1ms] parent stopping: shutdown: SIGTERM
+	// │   └── goodbye defer-flag completed 1ms
+	// ├── … and 498 more like api/s0 [all completed 1ms–9ms]
+	// └── api/s250 [some forced 2s] parent stopping: shutdown: SIGTERM
+	//     │   forced: lifecycle: forced: budget
+	//     └── goodbye defer-flag forced 2s
+}

@@ -27,11 +27,33 @@ type Tree struct {
 // String renders the tree like the tree command: each component with its status and
 // duration, its steps and its children under it.
 func (t *Tree) String() string {
+	if t == nil {
+		return "<nil>"
+	}
+	var roots strings.Builder
+	for _, r := range t.Roots {
+		roots.WriteString(r.Tree())
+	}
+	return t.render(roots.String())
+}
+
+// Folded is String for big trees, where thousands of components ended the same way:
+// the roots, and each component's children, that ended alike print once, in full,
+// followed by a line that counts the others and gives the range of their durations
+// (see [lifecycle.Report.FoldedTree]). What ended otherwise prints on its own. A nil
+// Tree (Shutdown's when it could not start) prints as fmt prints one, <nil>.
+func (t *Tree) Folded() string {
+	if t == nil {
+		return "<nil>"
+	}
+	return t.render(lifecycle.FoldedTrees(t.Roots))
+}
+
+// render puts the header and the roots still stopping around the roots' rendering.
+func (t *Tree) render(roots string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "shutdown: %v in %v\n", t.Verdict, t.Duration.Round(time.Microsecond))
-	for _, r := range t.Roots {
-		b.WriteString(r.Tree())
-	}
+	b.WriteString(roots)
 	for _, pid := range t.Stopping {
 		fmt.Fprintf(&b, "%s [still stopping: no report]\n", mailbox.PIDText(pid))
 	}

@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -311,4 +312,61 @@ func TestAParentForcedBeforeItsChildrenStepStillForcesItsChildren(t *testing.T) 
 		assert.Less(t, tree.Duration, 10*time.Second)
 		settle()
 	})
+}
+
+// Tree.Folded, on a real Shutdown of a parent with 200 sessions, one of which fails
+// to say goodbye: the 199 that ended alike print as one session and a count, the
+// failed one prints in full with its error, and String still prints them all.
+func TestFoldedPrintsTheSessionsThatEndedAlikeOnceAndTheFailedOneInFull(t *testing.T) {
+	const sessions = 200
+	goodbye := func(c *conn, ctx context.Context) error {
+		if c.sessions == 7 {
+			return errors.New("peer gone")
+		}
+		return nil
+	}
+	started := make(chan struct{})
+	conns := qactor.Component[*conn]{
+		New:   func() *conn { return &conn{} },
+		Steps: []qactor.Step[*conn]{{Name: "close", Policy: policy.Plain, Run: func(*conn, context.Context) error { return nil }}},
+		Start: []func(*conn, actor.Context) error{func(_ *conn, c actor.Context) error {
+			for i := range sessions {
+				session := qactor.Component[*conn]{
+					New:   func() *conn { return &conn{sessions: i} },
+					Steps: []qactor.Step[*conn]{{Name: "goodbye", Policy: policy.DeferFlag, Run: goodbye}},
+				}.MustProps()
+				if _, err := c.SpawnNamed(session, fmt.Sprintf("s%d", i)); err != nil {
+					return err
+				}
+			}
+			close(started)
+			return nil
+		}},
+	}.MustProps()
+	sys := newSystem()
+	pid, err := sys.Root.SpawnNamed(conns, "conns")
+	require.NoError(t, err)
+	recv(t, started, "the sessions to start")
+
+	tree, err := qactor.Shutdown(within(t, "the shutdown"), sys, errors.New("SIGTERM"), pid)
+	require.NoError(t, err)
+	folded := tree.Folded()
+	t.Log("\n" + folded)
+	lines := strings.Split(strings.TrimSuffix(folded, "\n"), "\n")
+	assert.Len(t, lines, 9, "the header, conns and its two steps, a session and its step, the count, the failed session and its step")
+	assert.Regexp(t, `^shutdown: some failed in `, lines[0])
+	assert.Regexp(t, `^conns \[some failed .*\] shutdown: SIGTERM$`, lines[1])
+	var counts []string
+	for _, l := range lines {
+		if strings.Contains(l, "… and") {
+			counts = append(counts, l)
+		}
+	}
+	require.Len(t, counts, 1, "one fold: the sessions that said goodbye")
+	assert.Regexp(t, `^[├└]── … and 198 more like conns/s\d+ \[all completed [^\]]+\]$`, counts[0])
+	assert.Contains(t, folded, "conns/s7 [some failed")
+	assert.Contains(t, folded, "goodbye defer-flag failed")
+	assert.Contains(t, folded, "(peer gone)")
+	assert.Equal(t, sessions+1, strings.Count(tree.String(), "] "), "String prints every component")
+	assert.Equal(t, "<nil>", (*qactor.Tree)(nil).Folded())
 }

@@ -74,6 +74,46 @@ func ExampleReport_Tree() {
 	//     └── flush defer-reraise abandoned 300ms (lifecycle: abandoned: the step did not return after a force, and its goroutine may still run)
 }
 
+// FoldedTree is for a connection manager's thousand sessions: the 998 that said
+// goodbye alike print once, with a count; the two forced in the middle of a request
+// print in full.
+func ExampleReport_FoldedTree() {
+	start := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	shutdown := lifecycle.NewReason(lifecycle.Shutdown, errors.New("SIGTERM"))
+	parent := lifecycle.NewReason(lifecycle.ParentStopping, shutdown)
+	session := func(i int, status lifecycle.Status, d time.Duration) *lifecycle.Report {
+		var forced error
+		if status == lifecycle.Forced {
+			forced = fmt.Errorf("%w: budget of 2s", lifecycle.ErrForced)
+		}
+		return &lifecycle.Report{Actor: fmt.Sprintf("conns/s%d", i), Reason: parent, Start: start,
+			Duration: d, Forced: forced, Steps: []lifecycle.StepReport{
+				{Name: "finish request", Policy: policy.DeferFlag, Status: status, Start: start, Duration: d},
+				{Name: "say goodbye", Policy: policy.Plain, Status: lifecycle.Completed, Start: start.Add(d)},
+			}}
+	}
+	conns := &lifecycle.Report{Actor: "conns", Reason: shutdown, Start: start, Duration: 2100 * time.Millisecond}
+	for i := range 1000 {
+		status, d := lifecycle.Completed, time.Duration(1+i%40)*time.Millisecond
+		if i == 412 || i == 877 {
+			status, d = lifecycle.Forced, 2*time.Second
+		}
+		conns.Children = append(conns.Children, session(i, status, d))
+	}
+	fmt.Print(conns.FoldedTree())
+	// Output:
+	// conns [some forced 2.1s] shutdown: SIGTERM
+	// ├── conns/s0 [all completed 1ms] parent stopping: shutdown: SIGTERM
+	// │   ├── finish request defer-flag completed 1ms
+	// │   └── say goodbye plain completed 0s
+	// ├── … and 997 more like conns/s0 [all completed 1ms–40ms]
+	// ├── conns/s412 [some forced 2s] parent stopping: shutdown: SIGTERM
+	// │   │   forced: lifecycle: forced: budget of 2s
+	// │   ├── finish request defer-flag forced 2s
+	// │   └── say goodbye plain completed 0s
+	// └── … and 1 more like conns/s412 [some forced 2s]
+}
+
 // A Reason is an error: a chain of parents stopping reads once, and errors.Is sees through it.
 func ExampleNewReason() {
 	sigterm := errors.New("SIGTERM")

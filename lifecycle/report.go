@@ -223,11 +223,115 @@ func trimPadding(s string) string {
 // under it.
 func (r *Report) Tree() string {
 	var b strings.Builder
-	r.tree(&b, "", "", true)
+	r.tree(&b, "", "", nil)
 	return b.String()
 }
 
-func (r *Report) tree(b *strings.Builder, first, rest string, root bool) {
+// FoldedTree is Tree for big trees, where thousands of children ended the same way.
+// Among a component's children, those that ended alike print once, the first in full,
+// followed by a line that counts the others and gives the range of their durations:
+//
+//	├── … and 9999 more like sessions/s17 [all completed 12µs–3.1ms]
+//
+// Children end alike when their verdicts, reasons, forces and steps (name, policy,
+// status, error) match, and so do their own children, folded the same way. A child
+// that ended otherwise (a failed step, a force) prints on its own, so what went wrong
+// is never folded away.
+func (r *Report) FoldedTree() string {
+	var b strings.Builder
+	r.tree(&b, "", "", newFolder())
+	return b.String()
+}
+
+// FoldedTrees renders several reports (a Shutdown's roots) as FoldedTree renders a
+// component's children: the roots that ended alike print once, with a count.
+func FoldedTrees(rs []*Report) string {
+	var b strings.Builder
+	f := newFolder()
+	for _, g := range f.groups(rs) {
+		g.first.tree(&b, "", "", f)
+		if len(g.rest) > 0 {
+			b.WriteString(g.line() + "\n")
+		}
+	}
+	return b.String()
+}
+
+// folder groups reports that ended alike, remembering each report's shape.
+type folder struct{ shapes map[*Report]string }
+
+func newFolder() *folder { return &folder{shapes: make(map[*Report]string)} }
+
+// group is a report and the others that ended like it.
+type group struct {
+	first *Report
+	rest  []*Report
+}
+
+// line counts the rest of g and gives the range of their durations.
+func (g group) line() string {
+	lo, hi := g.first.Duration, g.first.Duration
+	for _, r := range g.rest {
+		lo, hi = min(lo, r.Duration), max(hi, r.Duration)
+	}
+	span := lo.Round(time.Microsecond).String()
+	if hi != lo {
+		span += "–" + hi.Round(time.Microsecond).String()
+	}
+	who := g.first.Actor
+	if who == "" {
+		who = "component"
+	}
+	return fmt.Sprintf("… and %d more like %s [%v %s]", len(g.rest), who, g.first.Verdict(), span)
+}
+
+// groups splits rs into groups of reports that ended alike, in the order each
+// group's first report comes.
+func (f *folder) groups(rs []*Report) []group {
+	var gs []group
+	at := make(map[string]int, 4)
+	for _, r := range rs {
+		k := f.shape(r)
+		if i, ok := at[k]; ok {
+			gs[i].rest = append(gs[i].rest, r)
+			continue
+		}
+		at[k] = len(gs)
+		gs = append(gs, group{first: r})
+	}
+	return gs
+}
+
+// shape is what two reports that ended alike share: all but who stopped, when and
+// how long, the counts and the progress.
+func (f *folder) shape(r *Report) string {
+	if k, ok := f.shapes[r]; ok {
+		return k
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v|%v|", r.OwnVerdict(), r.Reason)
+	if r.Forced != nil {
+		b.WriteString("forced: " + r.Forced.Error())
+	}
+	for _, s := range r.Steps {
+		fmt.Fprintf(&b, "|%s %v %v", s.Name, s.Policy, s.Status)
+		if s.Err != nil {
+			b.WriteString(": " + s.Err.Error())
+		}
+	}
+	b.WriteString("{")
+	for _, g := range f.groups(r.Children) {
+		fmt.Fprintf(&b, "%d×%s;", 1+len(g.rest), f.shape(g.first))
+	}
+	b.WriteString("}")
+	k := b.String()
+	f.shapes[r] = k
+	return k
+}
+
+// tree renders r under the prefixes first (its own line) and rest (the lines under
+// it), folding its children when fold is set.
+func (r *Report) tree(b *strings.Builder, first, rest string, fold *folder) {
 	who := r.Actor
 	if who == "" {
 		who = "component"
@@ -242,7 +346,18 @@ func (r *Report) tree(b *strings.Builder, first, rest string, root bool) {
 		}
 		fmt.Fprintf(b, "%s%s   forced: %s\n", rest, bar, oneLine(r.Forced.Error()))
 	}
+	var groups []group
 	n := len(r.Steps) + len(r.Children)
+	if fold != nil {
+		groups = fold.groups(r.Children)
+		n = len(r.Steps)
+		for _, g := range groups {
+			n++
+			if len(g.rest) > 0 {
+				n++
+			}
+		}
+	}
 	i := 0
 	branch := func() (string, string) {
 		i++
@@ -265,8 +380,19 @@ func (r *Report) tree(b *strings.Builder, first, rest string, root bool) {
 		}
 		b.WriteString(f + line + "\n")
 	}
-	for _, c := range r.Children {
+	if fold == nil {
+		for _, c := range r.Children {
+			f, rs := branch()
+			c.tree(b, f, rs, nil)
+		}
+		return
+	}
+	for _, g := range groups {
 		f, rs := branch()
-		c.tree(b, f, rs, false)
+		g.first.tree(b, f, rs, fold)
+		if len(g.rest) > 0 {
+			f, _ := branch()
+			b.WriteString(f + g.line() + "\n")
+		}
 	}
 }

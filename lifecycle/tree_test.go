@@ -70,6 +70,65 @@ func TestTreeRendersEveryLevelLikeTheTreeCommand(t *testing.T) {
         forced: lifecycle: forced: brutal
 `
 	assert.Equal(t, want, root.Tree())
+	assert.Equal(t, want, root.FoldedTree(), "no two children here ended alike: nothing folds")
 	assert.Equal(t, "component [all completed 0s] no reason\n", (&lifecycle.Report{}).Tree(),
 		"an empty report is one line")
+}
+
+// Report.FoldedTree prints children that ended alike once, the first in full, then a
+// line with the count of the others and their range of durations; alike is decided
+// on the whole subtree, so two pools of alike workers fold into one, and a pool with
+// a failed worker prints on its own, its failure in full. FoldedTrees does the same
+// for roots.
+func TestFoldedTreePrintsWhatEndedAlikeOnceAndWhatDidNotInFull(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	shutdown := lifecycle.NewReason(lifecycle.Shutdown, errors.New("SIGTERM"))
+	parent := lifecycle.NewReason(lifecycle.ParentStopping, shutdown)
+	worker := func(name string, d time.Duration, s lifecycle.Status, err error) *lifecycle.Report {
+		return &lifecycle.Report{Actor: name, Reason: parent, Duration: d, Steps: []lifecycle.StepReport{
+			{Name: "finish", Policy: policy.DeferFlag, Status: s, Err: err, Start: t0, Duration: d},
+		}}
+	}
+	pool := func(name string, d time.Duration, ws ...*lifecycle.Report) *lifecycle.Report {
+		return &lifecycle.Report{Actor: name, Reason: parent, Duration: d, Children: ws}
+	}
+	ok := lifecycle.Completed
+	root := &lifecycle.Report{
+		Actor: "sup", Reason: shutdown, Duration: 40 * time.Millisecond,
+		Children: []*lifecycle.Report{
+			pool("sup/p1", 10*time.Millisecond,
+				worker("sup/p1/w1", time.Millisecond, ok, nil),
+				worker("sup/p1/w2", 3*time.Millisecond, ok, nil),
+				worker("sup/p1/w3", 2*time.Millisecond, ok, nil)),
+			pool("sup/p2", 30*time.Millisecond,
+				worker("sup/p2/w1", time.Millisecond, ok, nil),
+				worker("sup/p2/w2", time.Millisecond, lifecycle.Failed, errors.New("disk full")),
+				worker("sup/p2/w3", time.Millisecond, ok, nil)),
+			pool("sup/p3", 20*time.Millisecond,
+				worker("sup/p3/w1", 5*time.Millisecond, ok, nil),
+				worker("sup/p3/w2", 5*time.Millisecond, ok, nil),
+				worker("sup/p3/w3", 5*time.Millisecond, ok, nil)),
+		},
+	}
+	want := `sup [some failed 40ms] shutdown: SIGTERM
+├── sup/p1 [all completed 10ms] parent stopping: shutdown: SIGTERM
+│   ├── sup/p1/w1 [all completed 1ms] parent stopping: shutdown: SIGTERM
+│   │   └── finish defer-flag completed 1ms
+│   └── … and 2 more like sup/p1/w1 [all completed 1ms–3ms]
+├── … and 1 more like sup/p1 [all completed 10ms–20ms]
+└── sup/p2 [some failed 30ms] parent stopping: shutdown: SIGTERM
+    ├── sup/p2/w1 [all completed 1ms] parent stopping: shutdown: SIGTERM
+    │   └── finish defer-flag completed 1ms
+    ├── … and 1 more like sup/p2/w1 [all completed 1ms]
+    └── sup/p2/w2 [some failed 1ms] parent stopping: shutdown: SIGTERM
+        └── finish defer-flag failed 1ms (disk full)
+`
+	assert.Equal(t, want, root.FoldedTree())
+
+	other := worker("w9", 7*time.Millisecond, ok, nil)
+	assert.Equal(t, want+`… and 1 more like sup [some failed 40ms]
+w9 [all completed 7ms] parent stopping: shutdown: SIGTERM
+└── finish defer-flag completed 7ms
+`, lifecycle.FoldedTrees([]*lifecycle.Report{root, root, other}), "roots fold as children do")
+	assert.Empty(t, lifecycle.FoldedTrees(nil))
 }
