@@ -78,8 +78,8 @@ func TestTreeRendersEveryLevelLikeTheTreeCommand(t *testing.T) {
 // Report.FoldedTree prints children that ended alike once, the first in full, then a
 // line with the count of the others and their range of durations; alike is decided
 // on the whole subtree, so two pools of alike workers fold into one, and a pool with
-// a failed worker prints on its own, its failure in full. FoldedTrees does the same
-// for roots.
+// failed workers prints on its own, each failure with its own error in full.
+// FoldedTrees does the same for roots.
 func TestFoldedTreePrintsWhatEndedAlikeOnceAndWhatDidNotInFull(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	shutdown := lifecycle.NewReason(lifecycle.Shutdown, errors.New("SIGTERM"))
@@ -103,7 +103,8 @@ func TestFoldedTreePrintsWhatEndedAlikeOnceAndWhatDidNotInFull(t *testing.T) {
 			pool("sup/p2", 30*time.Millisecond,
 				worker("sup/p2/w1", time.Millisecond, ok, nil),
 				worker("sup/p2/w2", time.Millisecond, lifecycle.Failed, errors.New("disk full")),
-				worker("sup/p2/w3", time.Millisecond, ok, nil)),
+				worker("sup/p2/w3", time.Millisecond, ok, nil),
+				worker("sup/p2/w4", time.Millisecond, lifecycle.Failed, errors.New("peer gone"))),
 			pool("sup/p3", 20*time.Millisecond,
 				worker("sup/p3/w1", 5*time.Millisecond, ok, nil),
 				worker("sup/p3/w2", 5*time.Millisecond, ok, nil),
@@ -120,8 +121,10 @@ func TestFoldedTreePrintsWhatEndedAlikeOnceAndWhatDidNotInFull(t *testing.T) {
     ├── sup/p2/w1 [all completed 1ms] parent stopping: shutdown: SIGTERM
     │   └── finish defer-flag completed 1ms
     ├── … and 1 more like sup/p2/w1 [all completed 1ms]
-    └── sup/p2/w2 [some failed 1ms] parent stopping: shutdown: SIGTERM
-        └── finish defer-flag failed 1ms (disk full)
+    ├── sup/p2/w2 [some failed 1ms] parent stopping: shutdown: SIGTERM
+    │   └── finish defer-flag failed 1ms (disk full)
+    └── sup/p2/w4 [some failed 1ms] parent stopping: shutdown: SIGTERM
+        └── finish defer-flag failed 1ms (peer gone)
 `
 	assert.Equal(t, want, root.FoldedTree())
 
