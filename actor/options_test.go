@@ -158,6 +158,34 @@ func TestSpawnWithBudgetGivesTheChildItsOwnBudgetAtSpawn(t *testing.T) {
 	})
 }
 
+// The same with a name: the child is named, has its own budget, and a name taken
+// already is SpawnNamed's error, with nothing spawned.
+func TestSpawnNamedWithBudgetNamesTheChildAndGivesItItsBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sys := newSystem()
+		props := sleeper(t, time.Hour, false, mailbox.Infinity)
+		pid, err := qactor.SpawnNamedWithBudget(sys.Root, props, "s1", mailbox.After(200*time.Millisecond))
+		require.NoError(t, err)
+		assert.Equal(t, "s1", pid.Id)
+
+		_, err = qactor.SpawnNamedWithBudget(sys.Root, props, "s1", mailbox.Brutal)
+		assert.ErrorIs(t, err, actor.ErrNameExists)
+		_, err = qactor.SpawnNamedWithBudget(sys.Root, props, "s2", mailbox.After(-time.Second))
+		assert.Error(t, err, "a bad budget spawns nothing")
+		_, ok := qactor.PhaseOf(sys, actor.NewPID(sys.Address(), "s2"))
+		assert.False(t, ok, "nothing named s2 was spawned")
+		_, err = qactor.SpawnNamedWithBudget(sys.Root, actor.PropsFromFunc(func(actor.Context) {}), "plain", mailbox.Brutal)
+		assert.ErrorIs(t, err, qactor.ErrNotComponent)
+
+		start := time.Now()
+		rep, err := qactor.Stop(context.Background(), sys, pid, nil)
+		require.NoError(t, err)
+		assert.Equal(t, 200*time.Millisecond, time.Since(start), "s1 kept its own budget, not the second call's Brutal")
+		assert.ErrorIs(t, rep.Forced, mailbox.ErrBudgetExpired)
+		settle()
+	})
+}
+
 func TestAComponentsOwnLoggerTakesItsRecords(t *testing.T) {
 	sys := newSystem() // logs nowhere
 	logs := &records{}

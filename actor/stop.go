@@ -92,10 +92,24 @@ func SetBudget(system *actor.ActorSystem, pid *actor.PID, b mailbox.Budget) erro
 // time, as an OTP child spec does, from one props. props must be a Quiesce
 // component's (ErrNotComponent otherwise; the actor is then stopped again).
 func SpawnWithBudget(spawner actor.SpawnerContext, props *actor.Props, budget mailbox.Budget) (*actor.PID, error) {
+	return spawnWithBudget(spawner, budget, func() (*actor.PID, error) { return spawner.Spawn(props), nil })
+}
+
+// SpawnNamedWithBudget is SpawnWithBudget with the child's name, as
+// actor.SpawnerContext.SpawnNamed: a name already taken is SpawnNamed's error
+// (actor.ErrNameExists), and nothing is spawned.
+func SpawnNamedWithBudget(spawner actor.SpawnerContext, props *actor.Props, name string, budget mailbox.Budget) (*actor.PID, error) {
+	return spawnWithBudget(spawner, budget, func() (*actor.PID, error) { return spawner.SpawnNamed(props, name) })
+}
+
+func spawnWithBudget(spawner actor.SpawnerContext, budget mailbox.Budget, spawn func() (*actor.PID, error)) (*actor.PID, error) {
 	if err := budget.Validate(); err != nil {
 		return nil, err
 	}
-	pid := spawner.Spawn(props)
+	pid, err := spawn()
+	if err != nil {
+		return nil, err
+	}
 	mb := mailbox.Of(spawner.ActorSystem(), pid)
 	if mb == nil {
 		spawner.ActorSystem().Root.Stop(pid)
