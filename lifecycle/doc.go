@@ -49,9 +49,10 @@
 // start and duration, last progress and partial result; the messages drained and
 // refused (filled in by the mailbox); the reports of the children that stopped with
 // it; and a [Verdict], the worst that happened: all completed, some cut short, some
-// failed, some forced, some abandoned. Reports print for people with String, %+v
-// and Tree. While the plan runs, [Execution.Snapshot] shows it as it stands, from
-// any goroutine.
+// failed, some forced, some abandoned. Reports print for people with String, %+v,
+// Tree, and FoldedTree for trees of thousands (children that ended alike print
+// once, with a count). While the plan runs, [Execution.Snapshot] shows it as it
+// stands, from any goroutine.
 //
 // # What users touch, and what the mailbox does
 //
