@@ -40,6 +40,9 @@ type Caller struct {
 
 // NewCaller returns a Caller for c, whose actor system must have a Member.
 func NewCaller(c *cluster.Cluster, cfg CallerConfig) (*Caller, error) {
+	if c == nil || c.ActorSystem == nil {
+		return nil, errors.New("quiesce/cluster: NewCaller: a nil cluster (build it with cluster.New, then Install)")
+	}
 	m := Of(c.ActorSystem)
 	if m == nil {
 		return nil, fmt.Errorf("quiesce/cluster: NewCaller: no Member installed on the actor system")

@@ -73,7 +73,11 @@
 //     shuts down the identity lookup, gossip, Quiesce's remote Node and protoactor
 //     remote, and the actor system. Leave returns a Report: how long step 1 took,
 //     the peers that did not hear or did not confirm, the grains' tree report, the
-//     states handed off (confirmed or not) and any lost.
+//     states handed off (confirmed or not), not saved, and lost.
+//
+// A ctx cancelled before its deadline cuts the step under way short (step 1 stops
+// asking its peers, who are then unconfirmed; the drain forces its grains) and the
+// leave goes on to the end, as when a deadline runs out.
 //
 // # Never two live activations
 //
@@ -100,12 +104,23 @@
 //     activations, and the leave returns an error that says so.
 //   - Step 2: grains still running are forced (mailbox.ErrDeadline with
 //     ErrMemberLeaving), then abandoned, as any Quiesce stop; the messages still
-//     queued are refused with the reason, never dropped; the state step is Always,
-//     so it runs after a force, with the force budget. The report's tree says which.
+//     queued are refused with the reason; the state step is Always, so it runs after
+//     a force, with the force budget. The report's tree says which. A grain that has
+//     not stopped twice its force budget later (one stuck in a message: a force
+//     cannot interrupt a Receive) is named in the tree's Stopping, its verdict is
+//     some abandoned, and Leave returns an error that wraps qactor.ErrIncomplete;
+//     what it refuses or answers after remote has shut down is lost. protoactor's
+//     identity lookup then waits for it, up to its fixed 10 s
+//     (disthash/manager.go:50), so such a leave ends up to 10 s past its deadline.
+//     A Save that did not complete (an error, a panic, its timeout, or it never
+//     returned) is named in Report.Unsaved, and Leave returns ErrStateLost: the
+//     identity's next activation starts without this one's state.
 //   - Step 3: a state whose owner did not confirm is named in
 //     Report.HandoffUnconfirmed (it was sent; the confirmation may have been lost,
 //     see below); a state with no owner (no other member) in Report.Lost, and Leave
-//     returns ErrStateLost.
+//     returns ErrStateLost. The last member to leave has no owner for any state: a
+//     cluster that scales to zero persists its grains' state in Save itself, and
+//     treats that ErrStateLost as expected.
 //   - An activation elsewhere waits at most Grain.AcquireTimeout, and at most until
 //     the leaving member's deadline (plus Config.CallTimeout): past the first it
 //     fails with ErrNotReleased, refusing what was queued for it (the Caller sends
@@ -116,8 +131,12 @@
 // Caller.Request resolves an identity to its owner among the members that are not
 // leaving (those that announced it, and those a refusal said so), asks the owner's
 // placement actor for the activation, and sends the request, all under one deadline.
-// A refusal (the grain stops, its member leaves, its mailbox is full) or a dead
-// letter means the message was not handled: Request resolves again and sends it
+// Through protoactor's own calls (Cluster.Request, RequestFuture) a refusal is an
+// answer, not an error: a *mailbox.Refused where the caller expects its reply;
+// qactor.Result turns it into an error that matches ErrMemberLeaving and
+// mailbox.ErrStopping. Caller.Request does that for you. A refusal (the grain
+// stops, its member leaves, its mailbox is full) or a dead letter means the
+// message was not handled: Request resolves again and sends it
 // again, after a backoff. A request with no answer may have been handled: Request
 // never sends it twice, and returns the error. When protoactor is about to drop its
 // endpoint to a node (a member left the topology), the Member holds that back, at

@@ -13,10 +13,11 @@ import (
 // A member leaves while its grain holds a count: the grain drains, hands the count
 // to the identity's new owner, and the next request there goes on counting.
 func ExampleMember_Leave() {
-	// Two members on the in-memory test provider, and a client, each with a
-	// qcluster.Member installed between cluster.New and StartMember (see
-	// internal/clusternode); the counter kind is a qcluster.Grain whose Save and
-	// Load carry its count.
+	// Two members on the in-memory test provider, and a third member without the
+	// kind that sends the requests (the test provider's StartClient dereferences
+	// nil), each with a qcluster.Member installed between cluster.New and
+	// StartMember (see internal/clusternode); the counter kind is a qcluster.Grain
+	// whose Save and Load carry its count.
 	leaving, staying, client := exampleCluster("x")
 	defer stopNodes(staying, client)
 

@@ -44,6 +44,9 @@ type Grain[A actor.Actor] struct {
 
 // Kind returns the cluster kind name of g, for cluster.WithKinds.
 func (g Grain[A]) Kind(name string) (*cluster.Kind, error) {
+	if name == "" {
+		return nil, errors.New("quiesce/cluster: Grain.Kind: an empty kind name")
+	}
 	c := g.Component
 	if g.SaveTimeout <= 0 {
 		g.SaveTimeout = 5 * time.Second

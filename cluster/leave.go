@@ -34,16 +34,24 @@ type Report struct {
 	// Step 3: hand off.
 	HandedOff          int      // states the identities' new owners confirmed they have
 	HandoffUnconfirmed []string // identities whose state was sent, and not confirmed
-	Lost               []string // identities whose state had no member to go to
+	Lost               []string // identities whose state had no member to go to (the last member's, all)
+	// Identities whose Save did not complete (an error, a panic, its timeout, or it
+	// never returned): their next activation starts without this one's state.
+	Unsaved []string
 	// Step 4: shut down.
 	Duration time.Duration
 }
 
-// String tells the leave in a few lines, then the grains' tree report.
+// String tells the leave in a few lines, a step each; print Tree for the grains'
+// own reports.
 func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "leave of %s (%s) in %v\n", r.Member, r.Address, r.Duration.Round(time.Millisecond))
-	fmt.Fprintf(&b, "  1. left membership: %d peers excluded it after %v", r.Peers, r.Excluded.Round(time.Millisecond))
+	missed := map[string]bool{}
+	for _, p := range append(append([]string(nil), r.Unannounced...), r.Unconfirmed...) {
+		missed[p] = true
+	}
+	fmt.Fprintf(&b, "  1. left membership: %d of %s excluded it after %v", r.Peers-len(missed), plural(r.Peers, "peer"), r.Excluded.Round(time.Millisecond))
 	if len(r.Unannounced) > 0 {
 		fmt.Fprintf(&b, " (did not hear it: %s)", strings.Join(r.Unannounced, ", "))
 	}
@@ -52,17 +60,35 @@ func (r *Report) String() string {
 	}
 	b.WriteString("\n")
 	if r.Tree != nil {
-		fmt.Fprintf(&b, "  2. drained %d grains: %v in %v\n", len(r.Tree.Roots), r.Tree.Verdict, r.Tree.Duration.Round(time.Millisecond))
+		fmt.Fprintf(&b, "  2. drained %s: %v in %v", plural(len(r.Tree.Roots), "grain"), r.Tree.Verdict, r.Tree.Duration.Round(time.Millisecond))
+		if n := len(r.Tree.Stopping); n > 0 {
+			fmt.Fprintf(&b, ", %d still stopping at the deadline", n)
+		}
+		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "  3. handed off %d states", r.HandedOff)
+	fmt.Fprintf(&b, "  3. handed off %s", plural(r.HandedOff, "state"))
 	if len(r.HandoffUnconfirmed) > 0 {
 		fmt.Fprintf(&b, ", %d unconfirmed: %s", len(r.HandoffUnconfirmed), strings.Join(r.HandoffUnconfirmed, ", "))
+	}
+	if len(r.Unsaved) > 0 {
+		fmt.Fprintf(&b, ", not saved %d: %s", len(r.Unsaved), strings.Join(r.Unsaved, ", "))
 	}
 	if len(r.Lost) > 0 {
 		fmt.Fprintf(&b, ", lost %d: %s", len(r.Lost), strings.Join(r.Lost, ", "))
 	}
 	b.WriteString("\n  4. shut down identity lookup, gossip, remote\n")
 	return b.String()
+}
+
+// plural is "1 peer", "2 peers", "2 identities".
+func plural(n int, what string) string {
+	switch {
+	case n == 1:
+		return "1 " + what
+	case strings.HasSuffix(what, "y"):
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(what, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // leave is a leave under way.
@@ -72,6 +98,8 @@ type leave struct {
 	peers    []*cluster.Member
 	once     sync.Once
 	tickets  []*mailbox.Ticket
+	keys     []string     // the identity of each ticket's activation
+	pids     []*actor.PID // and its PID
 	began    time.Time
 	releases sync.WaitGroup // the Released pushes, one per activation held at the start
 
@@ -88,14 +116,16 @@ func (l *leave) beginDrain(m *Member) {
 		l.began = time.Now()
 		m.mu.Lock()
 		pids := make([]*actor.PID, 0, len(m.acts))
-		for _, a := range m.acts {
-			pids = append(pids, a.pid)
+		keys := make([]string, 0, len(m.acts))
+		for key, a := range m.acts {
+			pids, keys = append(pids, a.pid), append(keys, key)
 		}
 		m.mu.Unlock()
 		reason := lifecycle.NewReason(lifecycle.Shutdown, ErrMemberLeaving)
-		for _, pid := range pids {
+		for i, pid := range pids {
 			if mb := mailbox.Of(m.sys, pid); mb != nil {
 				l.tickets = append(l.tickets, mb.StopBy(l.drainBy, reason, nil))
+				l.keys, l.pids = append(l.keys, keys[i]), append(l.pids, pid)
 			}
 		}
 		close(m.draining)
@@ -104,8 +134,12 @@ func (l *leave) beginDrain(m *Member) {
 
 // Leave leaves the cluster gracefully, under ctx's deadline (Config.Deadline if it
 // has none), and shuts the member down: see the package doc for the algorithm. It
-// returns what it did; an error says what did not go as planned (a step that ran out
-// of time, state that could not be handed off), and the Report says what did.
+// returns what it did, and an error for what it could not do: peers that did not
+// hear or confirm the leave (step 1), grains that had not stopped when the drain
+// gave up (qactor.ErrIncomplete), states not saved or with nowhere to go
+// (ErrStateLost). Grains forced by the deadline are not an error: the Report's tree
+// says so (its verdict, some forced). Leave on a member that has left, is leaving,
+// was closed, or is a client returns ErrLeave, saying which, and a nil Report.
 func (m *Member) Leave(ctx context.Context) (*Report, error) {
 	start := time.Now()
 	deadline, ok := ctx.Deadline()
@@ -119,9 +153,9 @@ func (m *Member) Leave(ctx context.Context) (*Report, error) {
 	reserve := min(m.cfg.Reserve, total/4)
 	l := &leave{deadline: deadline, drainBy: deadline.Add(-reserve)}
 	m.mu.Lock()
-	if m.leave != nil || m.closed.Load() || m.c.Remote == nil {
+	if why := m.cannotLeaveLocked(); why != "" {
 		m.mu.Unlock()
-		return nil, ErrLeave
+		return nil, fmt.Errorf("%w: %s", ErrLeave, why)
 	}
 	m.leave = l
 	self := m.sys.ID
@@ -146,10 +180,10 @@ func (m *Member) Leave(ctx context.Context) (*Report, error) {
 	rep.Unannounced, rep.Unconfirmed = m.announce(ctx, l, held, start.Add(min(m.cfg.ExcludeWithin, total/4)))
 	rep.Excluded = time.Since(start)
 	if len(rep.Unannounced) > 0 {
-		errs = append(errs, fmt.Errorf("quiesce/cluster: step 1: %d peers did not hear which identities this member holds", len(rep.Unannounced)))
+		errs = append(errs, fmt.Errorf("quiesce/cluster: step 1: %s did not hear which identities this member holds", plural(len(rep.Unannounced), "peer")))
 	}
 	if len(rep.Unconfirmed) > 0 {
-		errs = append(errs, fmt.Errorf("quiesce/cluster: step 1: %d peers did not confirm they exclude this member", len(rep.Unconfirmed)))
+		errs = append(errs, fmt.Errorf("quiesce/cluster: step 1: %s did not confirm they exclude this member", plural(len(rep.Unconfirmed), "peer")))
 	}
 
 	// 2. Drain.
@@ -162,20 +196,40 @@ func (m *Member) Leave(ctx context.Context) (*Report, error) {
 
 	// 3. Hand off.
 	m.handoff(l, deadline.Add(-reserve/2))
-	l.mu.Lock()
-	rep.HandedOff, rep.Lost, rep.HandoffUnconfirmed = l.handed, l.lost, l.unconfirmed
-	l.mu.Unlock()
-	sort.Strings(rep.Lost)
-	sort.Strings(rep.HandoffUnconfirmed)
-	if len(rep.Lost) > 0 {
-		errs = append(errs, fmt.Errorf("quiesce/cluster: step 3: %w: %d identities", ErrStateLost, len(rep.Lost)))
-	}
 
 	// 4. Shut down, once nothing has arrived for a while.
 	m.quiet(deadline.Add(-reserve / 4))
 	m.shutdown(ctx, l)
+
+	// What became of the states, read once every release has ended (shutdown waits
+	// for them), so a late one is counted.
+	l.mu.Lock()
+	rep.HandedOff, rep.Lost, rep.HandoffUnconfirmed = l.handed, l.lost, l.unconfirmed
+	l.mu.Unlock()
+	rep.Unsaved = l.unsaved()
+	sort.Strings(rep.Lost)
+	sort.Strings(rep.HandoffUnconfirmed)
+	if n := len(rep.Unsaved); n > 0 {
+		errs = append(errs, fmt.Errorf("%w (step 2): Save did not complete for %s: %s", ErrStateLost, plural(n, "identity"), strings.Join(rep.Unsaved, ", ")))
+	}
+	if n := len(rep.Lost); n > 0 {
+		errs = append(errs, fmt.Errorf("%w (step 3): no member to take %s: %s", ErrStateLost, plural(n, "identity"), strings.Join(rep.Lost, ", ")))
+	}
 	rep.Duration = time.Since(start)
 	return rep, errors.Join(errs...)
+}
+
+// cannotLeaveLocked says why this member cannot leave, or "".
+func (m *Member) cannotLeaveLocked() string {
+	switch {
+	case m.leave != nil:
+		return "it has left, or is leaving, already"
+	case m.closed.Load():
+		return "it was closed (Close removes the Member without leaving)"
+	case m.c.Remote == nil:
+		return "it is not a member of the cluster (a client, or not started)"
+	}
+	return ""
 }
 
 // announce is step 1: it tells every peer that this member is leaving and which
@@ -407,14 +461,38 @@ func (m *Member) drain(ctx context.Context, l *leave) (*qactor.Tree, error) {
 		}
 		gcancel()
 	}
-	for _, t := range l.tickets {
-		if r := t.Report(); r != nil {
-			tree.Roots = append(tree.Roots, r)
-			tree.Verdict = max(tree.Verdict, r.Verdict())
+	for i, t := range l.tickets {
+		r := t.Report()
+		if r == nil {
+			// Not stopped by the deadline: named, and the verdict says it was left.
+			tree.Stopping = append(tree.Stopping, l.pids[i])
+			tree.Verdict = max(tree.Verdict, lifecycle.SomeAbandoned)
+			continue
 		}
+		tree.Roots = append(tree.Roots, r)
+		tree.Verdict = max(tree.Verdict, r.Verdict())
 	}
 	tree.Duration = time.Since(l.began)
 	return tree, err
+}
+
+// unsaved returns the identities whose activation's HandoffStep ran and did not
+// complete: their state was not saved.
+func (l *leave) unsaved() []string {
+	var out []string
+	for i, t := range l.tickets {
+		r := t.Report()
+		if r == nil {
+			continue
+		}
+		for _, s := range r.Steps {
+			if s.Name == HandoffStep && s.Status != lifecycle.Completed {
+				out = append(out, l.keys[i])
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // stopping returns the PIDs of the activations that have not stopped.

@@ -3,6 +3,8 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,5 +105,96 @@ func TestLeaveDrainsAndHandsOff(t *testing.T) {
 		if n > 1 {
 			t.Errorf("request %s served %d times", id, n)
 		}
+	}
+}
+
+// ownedBy returns an identity that member owns among ms.
+func ownedBy(t *testing.T, ms []*clusternode.Node, member *clusternode.Node) string {
+	t.Helper()
+	for i := range 1000 {
+		id := fmt.Sprintf("id-%d", i)
+		if own, _ := owner(ms, id); own == member {
+			return id
+		}
+	}
+	t.Fatalf("no identity owned by %s", member.System().Address())
+	return ""
+}
+
+// A grain whose Save fails loses its state: the leave says so (Report.Unsaved, an
+// error that wraps ErrStateLost) and the identity's next activation starts from
+// zero, as reported. A second Leave says why it cannot.
+func TestALeaveSaysWhichStatesWereNotSaved(t *testing.T) {
+	f := take(t, edgesFleet)
+	tr, ms, client := f.tr, f.ms, f.client
+	caller, err := qcluster.NewCaller(client.Cluster, qcluster.CallerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsaved, stay := ms[0], ms[1:]
+	defer stop(t, append([]*clusternode.Node{client}, stay...)...)
+
+	// A Save that fails.
+	id := ownedBy(t, ms, unsaved)
+	values(t, collect(t, send(caller, id, "a-", 3, bound), 3, "three requests to "+id))
+	tr.mu.Lock()
+	tr.saveErr = errors.New("disk full")
+	tr.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	rep, err := unsaved.Member.Leave(ctx)
+	cancel()
+	tr.mu.Lock()
+	tr.saveErr = nil
+	tr.mu.Unlock()
+	if !errors.Is(err, qcluster.ErrStateLost) || !strings.Contains(fmt.Sprint(err), "Save did not complete for 1 identity: counter/"+id) {
+		t.Errorf("the leave's error: %v, want ErrStateLost naming counter/%s", err, id)
+	}
+	if rep == nil || len(rep.Unsaved) != 1 || rep.Unsaved[0] != "counter/"+id {
+		t.Fatalf("Report.Unsaved: %+v", rep)
+	}
+	if s := rep.String(); !strings.Contains(s, "not saved 1: counter/"+id) || !strings.Contains(s, "3 of 3 peers excluded it") {
+		t.Errorf("the report reads:\n%s", s)
+	}
+	if got := collect(t, send(caller, id, "b-", 1, bound), 1, "a request after the leave"); got[0].err != nil || got[0].value != 1 {
+		t.Errorf("after a lost state, the count starts again: got %+v, want 1", got[0])
+	}
+	if _, err := unsaved.Member.Leave(context.Background()); !errors.Is(err, qcluster.ErrLeave) || !strings.Contains(err.Error(), "already") {
+		t.Errorf("a second Leave: %v, want ErrLeave saying it has left already", err)
+	}
+}
+
+// A leave whose deadline has passed while a grain is in the middle of a request
+// cannot wait for it: the grain is named in the tree as still stopping, the
+// verdict says some abandoned, and the error says the drain is incomplete; nothing
+// reads "all completed". (A lone member: see loneFleet.)
+func TestALeavePastItsDeadlineNamesTheGrainsStillStopping(t *testing.T) {
+	f := take(t, loneFleet)
+	tr, member := f.tr, f.ms[0]
+	const id = "busy"
+	release := tr.gateAt(id, member)
+	defer release()
+	pid := member.Cluster.Get(id, kind)
+	if pid == nil {
+		t.Fatalf("no activation of %s", id)
+	}
+	busy := make(chan struct{})
+	go func() {
+		defer close(busy)
+		_, _ = member.System().Root.RequestFuture(pid, wrapperspb.String("c-0"), 3*time.Second).Result()
+	}()
+	waitN(t, tr.blocked, 1, "the request to be in the middle of "+id+"'s Receive")
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	rep, err := member.Member.Leave(ctx)
+	cancel()
+	release()
+	<-busy // answered or timed out: the member is gone either way
+	if !errors.Is(err, qactor.ErrIncomplete) {
+		t.Errorf("a leave past its deadline: %v, want ErrIncomplete", err)
+	}
+	if rep == nil || rep.Tree == nil || len(rep.Tree.Stopping) != 1 || !rep.Tree.Stopping[0].Equal(pid) || rep.Tree.Verdict != lifecycle.SomeAbandoned {
+		t.Fatalf("the drain's tree: %+v, want %v still stopping, some abandoned", rep, pid)
+	}
+	if s := rep.String(); !strings.Contains(s, "1 still stopping at the deadline") || strings.Contains(s, "all completed") {
+		t.Errorf("the report reads:\n%s", s)
 	}
 }

@@ -48,12 +48,14 @@ var (
 	// The faults of protoactor's own leave (baseline_test.go), each beside Member.Leave
 	// under the same load.
 	lostFleet, keptFleet, twiceFleet, windowFleet *fleet
+	// A leave whose grain's Save fails; a lone member's whose deadline has passed.
+	edgesFleet, loneFleet *fleet
 )
 
 // allFleets are the fleets of every test, for TestMain to stop what a test did not.
 func allFleets() []*fleet {
 	return []*fleet{leaveFleet, baselineFleet, automanagedFleet, deadlineFleet, exampleFleet, retryFleet,
-		lostFleet, keptFleet, twiceFleet, windowFleet}
+		lostFleet, keptFleet, twiceFleet, windowFleet, edgesFleet, loneFleet}
 }
 
 // fleet is the cluster of one test: its members, a client, perhaps a node
@@ -120,6 +122,15 @@ func TestMain(m *testing.M) {
 	lostFleet = onTestProvider("lost", 2, false, quick)
 	keptFleet = onTestProvider("kept", 2, false, quick)
 	twiceFleet = onTestProvider("twice", 2, false, quick)
+	edgesFleet = onTestProvider("edges", 3, false, quick)
+	// No peers: a member that dies while a peer answers it can leave that peer's
+	// endpoint manager with an endpoint whose connection panicked, and the peer's
+	// next topology change panics (protoactor remote/endpoint_manager.go:29-45).
+	loneFleet = &fleet{tr: newTracker()}
+	from := len(specs)
+	specs = append(specs, clusternode.Spec{Name: "lone", System: quiet(), Provider: testprovider.NewTestProvider(testprovider.NewInMemAgent()),
+		Kinds: []*cluster.Kind{counterKind(loneFleet.tr)}, Options: []cluster.ConfigOption{clusternode.QuietGossip}, Config: quick})
+	plan = append(plan, func(nodes []*clusternode.Node) { loneFleet.ms = nodes[from : from+1] })
 	automanagedFleet = onAutomanaged("automanaged", 2)
 	// Automanaged providers poll one at a time (a package mutex, held through each
 	// one's sleep: automanaged.go:230-263): the fewer, the sooner a poll comes.
@@ -142,7 +153,9 @@ func TestMain(m *testing.M) {
 	// for a member that has left.
 	for _, f := range allFleets() {
 		for _, n := range append([]*clusternode.Node{f.client}, f.ms...) {
-			_, _ = n.Member.Leave(context.Background())
+			if n != nil {
+				_, _ = n.Member.Leave(context.Background())
+			}
 		}
 		if f.plain != nil {
 			f.plain.Shutdown()
@@ -218,6 +231,8 @@ type tracker struct {
 	gate     chan struct{}            // if not nil, every request waits for it to close
 	gated    map[string]chan struct{} // identity@address -> a gate for one activation's requests
 	hold     chan struct{}            // if not nil, the close step waits for it, or its ctx
+	saveErr  error                    // if not nil, Save fails with it
+	blocked  chan string              // a request waits at its gate: its identity
 	posted   chan string              // a message posted to an activation: its identity
 	watched  chan struct{}            // a Watch posted to an activation (protoactor's PoisonFuture sends one, then its pill)
 	starts   chan string              // an activation started serving: its address
@@ -226,7 +241,7 @@ type tracker struct {
 
 func newTracker() *tracker {
 	return &tracker{live: map[string]int{}, served: map[string]int{}, servedAt: map[string][]string{}, gated: map[string]chan struct{}{},
-		posted: make(chan string, 1024), watched: make(chan struct{}, 64), starts: make(chan string, 64), applied: make(chan string, 1024)}
+		posted: make(chan string, 1024), blocked: make(chan string, 1024), watched: make(chan struct{}, 64), starts: make(chan string, 64), applied: make(chan string, 1024)}
 }
 
 // gateAt makes the requests to identity's activation on node wait until release is
@@ -258,6 +273,10 @@ func (g *counter) Receive(c actor.Context) {
 		}
 		g.t.mu.Unlock()
 		if gate != nil {
+			select {
+			case g.t.blocked <- g.id:
+			default: // a test that does not wait for it
+			}
 			<-gate
 		}
 		g.value++
@@ -308,6 +327,12 @@ func (g *counter) close(ctx context.Context) error {
 func qclusterIdentity(c actor.Context) string { return cluster.GetClusterIdentity(c).Identity }
 
 func (g *counter) save(context.Context) ([]byte, error) {
+	g.t.mu.Lock()
+	err := g.t.saveErr
+	g.t.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	return binary.AppendVarint(nil, g.value), nil
 }
 

@@ -40,7 +40,8 @@ var (
 	ErrStateLost = errors.New("quiesce/cluster: state not handed off")
 	// ErrInstalled: a Member is installed on the actor system already.
 	ErrInstalled = errors.New("quiesce/cluster: already installed on this actor system")
-	// ErrLeave: Leave was called twice, or on a member that is not one (a client).
+	// ErrLeave: Leave was called twice, after Close, or on a member that is not one
+	// (a client); the error says which.
 	ErrLeave = errors.New("quiesce/cluster: cannot leave")
 )
 
@@ -166,6 +167,9 @@ type leaver struct {
 // is what Caller needs. It installs a Quiesce remote Node (package remote) unless
 // the system has one.
 func Install(c *cluster.Cluster, cfg Config) (*Member, error) {
+	if c == nil || c.ActorSystem == nil {
+		return nil, errors.New("quiesce/cluster: Install: a nil cluster (build it with cluster.New first)")
+	}
 	sys := c.ActorSystem
 	m := &Member{
 		c: c, sys: sys, cfg: cfg.withDefaults(), quit: make(chan struct{}), leaving: make(chan struct{}), draining: make(chan struct{}),

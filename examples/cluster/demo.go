@@ -280,7 +280,7 @@ func runDemo(cfg demoConfig, out io.Writer) (ledger, error) {
 			say("... and %d more\n", len(failures)-5)
 			break
 		}
-		say("failed: %v\n", err)
+		say("not answered: %v\n", err)
 	}
 
 	// The others leave too, to end the demo; the last one has nobody to hand its
