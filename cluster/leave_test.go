@@ -123,7 +123,8 @@ func ownedBy(t *testing.T, ms []*clusternode.Node, member *clusternode.Node) str
 
 // A grain whose Save fails loses its state: the leave says so (Report.Unsaved, an
 // error that wraps ErrStateLost) and the identity's next activation starts from
-// zero, as reported. A second Leave says why it cannot.
+// zero, as reported. A second Leave says why it cannot. The last member to leave
+// has nowhere to hand the state: Report.Lost names it, with ErrStateLost.
 func TestALeaveSaysWhichStatesWereNotSaved(t *testing.T) {
 	f := take(t, edgesFleet)
 	tr, ms, client := f.tr, f.ms, f.client
@@ -131,8 +132,8 @@ func TestALeaveSaysWhichStatesWereNotSaved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unsaved, stay := ms[0], ms[1:]
-	defer stop(t, append([]*clusternode.Node{client}, stay...)...)
+	unsaved, next, last := ms[0], ms[1], ms[2]
+	defer stop(t, client) // a member without the kind
 
 	// A Save that fails.
 	id := ownedBy(t, ms, unsaved)
@@ -160,6 +161,15 @@ func TestALeaveSaysWhichStatesWereNotSaved(t *testing.T) {
 	}
 	if _, err := unsaved.Member.Leave(context.Background()); !errors.Is(err, qcluster.ErrLeave) || !strings.Contains(err.Error(), "already") {
 		t.Errorf("a second Leave: %v, want ErrLeave saying it has left already", err)
+	}
+
+	// The last member with the kind has nobody to hand the state to: Lost names it.
+	if rep, err := next.Member.Leave(context.Background()); err != nil {
+		t.Errorf("the next leave: %v\n%v", err, rep)
+	}
+	rep, err = last.Member.Leave(context.Background())
+	if !errors.Is(err, qcluster.ErrStateLost) || rep == nil || len(rep.Lost) != 1 || rep.Lost[0] != "counter/"+id {
+		t.Errorf("the last member's leave: %v, Lost %v; want ErrStateLost naming counter/%s", err, rep, id)
 	}
 }
 
