@@ -29,7 +29,8 @@ type Report struct {
 	Unannounced []string      // peers that did not answer the announcement (or do not speak Quiesce)
 	Excluded    time.Duration // from the leave's start until every peer's topology excluded it
 	Unconfirmed []string      // peers that heard it, and did not confirm their topology excludes it in time
-	// Step 2: drain. The grains' stop, one root per activation.
+	// Step 2: drain. The grains' stop, one root per activation that stopped; those
+	// that had not when the drain gave up are in Tree.Stopping.
 	Tree *qactor.Tree
 	// Step 3: hand off.
 	HandedOff          int      // states the identities' new owners confirmed they have
