@@ -18,6 +18,7 @@ import (
 	qcluster "github.com/quiesce/quiesce/cluster"
 	"github.com/quiesce/quiesce/internal/clusternode"
 	"github.com/quiesce/quiesce/mailbox"
+	qremote "github.com/quiesce/quiesce/remote"
 )
 
 // protoactor's own graceful leave, Cluster.Shutdown(true), on the same cluster and
@@ -83,16 +84,13 @@ func TestProtoactorShutdownServesTwoActivations(t *testing.T) {
 		t.Fatalf("waited %v for Cluster.Shutdown", bound)
 	}
 	leaver.Member.Close()
-	sys := leaver.System()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("activator")).Wait()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("EndpointSupervisor")).Wait()
-	leaver.Cluster.Remote.Shutdown(false)
+	qremote.StopRemote(leaver.System(), leaver.Cluster.Remote)
 }
 
 // protoactorShutdown is Cluster.Shutdown(true) (cluster/cluster.go:141-158) up to
 // its remote's: the same calls, in the same order, without the two seconds'
 // sleep, and without remote.Shutdown(true), whose stop of the endpoint manager is a
-// data race in protoactor (see internal/testnode) that would fail this test under
+// data race in protoactor (see remote.StopRemote) that would fail this test under
 // -race for a fault it does not pin.
 func protoactorShutdown(c *cluster.Cluster) {
 	c.Gossip.SetState(cluster.GracefullyLeftKey, &emptypb.Empty{})
@@ -342,10 +340,7 @@ func TestProtoactorShutdownServesARetriedRequestTwice(t *testing.T) {
 		t.Fatalf("waited %v for Cluster.Shutdown", bound)
 	}
 	leaver.Member.Close()
-	sys := leaver.System()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("activator")).Wait()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("EndpointSupervisor")).Wait()
-	leaver.Cluster.Remote.Shutdown(false)
+	qremote.StopRemote(leaver.System(), leaver.Cluster.Remote)
 }
 
 // With the automanaged provider, the peers learn that a member leaves at their next
@@ -418,10 +413,7 @@ func TestProtoactorShutdownStallsTheWindowWhereLeaveDoesNot(t *testing.T) {
 		t.Fatalf("waited %v for Cluster.Shutdown", bound)
 	}
 	leaver.Member.Close()
-	sys := leaver.System()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("activator")).Wait()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("EndpointSupervisor")).Wait()
-	leaver.Cluster.Remote.Shutdown(false)
+	qremote.StopRemote(leaver.System(), leaver.Cluster.Remote)
 
 	// Member.Leave, under the same load, once every topology has dropped the first.
 	for _, n := range append([]*clusternode.Node{client}, rest...) {

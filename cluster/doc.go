@@ -174,7 +174,8 @@
 //     grains heard from during the leave.
 //   - remote.Shutdown(true) stops the endpoint manager, which sets a field to nil
 //     that endpoint writers read without a lock: step 4 stops the endpoint
-//     supervisor first, then the gRPC server (as internal/testnode does).
+//     supervisor first, then the gRPC server (remote.StopRemote, which users of
+//     protoactor remote can call too).
 //   - The grains' parent is disthash's placement actor, which logs an error for
 //     every message it does not know: Install makes it Deaf to notices
 //     (remote.Config.Deaf).

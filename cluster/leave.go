@@ -595,8 +595,6 @@ func (m *Member) shutdown(ctx context.Context, l *leave) {
 	// field to nil that endpoint writers read without a lock (a data race, and a nil
 	// dereference if the read comes late): stop the activator and the endpoint
 	// supervisor (every endpoint writer with it) first, then the gRPC server.
-	_ = sys.Root.StopFuture(sys.NewLocalPID("activator")).Wait()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("EndpointSupervisor")).Wait()
-	m.c.Remote.Shutdown(false)
+	qremote.StopRemote(sys, m.c.Remote)
 	sys.Shutdown()
 }

@@ -6,7 +6,7 @@
 //	r := remote.NewRemote(system, remote.Configure("127.0.0.1", 8090))
 //	node, err := qremote.Install(system, qremote.Config{})
 //	r.Start()
-//	defer r.Shutdown(true)
+//	defer qremote.StopRemote(system, r) // remote.Shutdown(true) without its data race
 //	defer node.Close()
 //
 // Once installed on both nodes:

@@ -90,9 +90,7 @@ func node() (*actor.ActorSystem, *remote.Remote, *qremote.Node, error) {
 // that -race reports), then the actor system.
 func stop(sys *actor.ActorSystem, r *remote.Remote, q *qremote.Node) {
 	q.Close()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("activator")).Wait()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("EndpointSupervisor")).Wait()
-	r.Shutdown(false)
+	qremote.StopRemote(sys, r)
 	sys.Shutdown()
 }
 

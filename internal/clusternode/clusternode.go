@@ -58,11 +58,8 @@ func (n *Node) Shutdown() { n.once.Do(n.shutdown) }
 
 func (n *Node) shutdown() {
 	n.Node.Close()
-	sys := n.sys
-	_ = sys.Root.StopFuture(sys.NewLocalPID("activator")).Wait()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("EndpointSupervisor")).Wait()
-	n.Remote.Shutdown(false)
-	sys.Shutdown()
+	qremote.StopRemote(n.sys, n.Remote)
+	n.sys.Shutdown()
 }
 
 // Start starts the members and clients of specs, in cluster name, each with a
@@ -223,13 +220,10 @@ func FreePorts(n int) ([]int, error) {
 }
 
 // StopRemote shuts c's remote and actor system down as Member.Leave's last step
-// does (see internal/testnode's Shutdown for why not remote.Shutdown(true)).
+// does (see remote.StopRemote for why not remote.Shutdown(true)).
 func StopRemote(c *cluster.Cluster) {
-	sys := c.ActorSystem
-	_ = sys.Root.StopFuture(sys.NewLocalPID("activator")).Wait()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("EndpointSupervisor")).Wait()
-	c.Remote.Shutdown(false)
-	sys.Shutdown()
+	qremote.StopRemote(c.ActorSystem, c.Remote)
+	c.ActorSystem.Shutdown()
 }
 
 // QuietGossip is the cluster option of members that share a process: protoactor's

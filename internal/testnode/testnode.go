@@ -24,6 +24,8 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+
+	qremote "github.com/quiesce/quiesce/remote"
 )
 
 // Node is an actor system with protoactor remote started on a loopback port.
@@ -35,18 +37,11 @@ type Node struct {
 // Address returns the node's host:port.
 func (n *Node) Address() string { return n.System.Address() }
 
-// Shutdown stops the node: what remote.Shutdown(true) stops, in the same order,
-// without its endpoint manager's stop, which sets a field to nil that the node's
-// endpoint writers read without a lock when a peer has gone first (a data race in
-// protoactor, and a nil dereference if the read comes late). It stops the
-// activator and the endpoint supervisor (and so every endpoint writer, which
-// closes its gRPC connection), then the gRPC server, then the actor system.
+// Shutdown stops the node's remote with qremote.StopRemote (not
+// remote.Shutdown(true): see there why), then its actor system.
 func (n *Node) Shutdown() {
-	sys := n.System
-	_ = sys.Root.StopFuture(sys.NewLocalPID("activator")).Wait()
-	_ = sys.Root.StopFuture(sys.NewLocalPID("EndpointSupervisor")).Wait()
-	n.Remote.Shutdown(false)
-	sys.Shutdown()
+	qremote.StopRemote(n.System, n.Remote)
+	n.System.Shutdown()
 }
 
 // Setup is called for each node once its system and remote exist, before remote
