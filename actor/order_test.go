@@ -3,7 +3,7 @@ package actor_test
 import (
 	"errors"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/assert"
@@ -16,6 +16,10 @@ import (
 )
 
 func TestQueuedMessagesDrainBeforeTheFirstStepAndStepsRunInOrder(t *testing.T) {
+	synctest.Test(t, queuedMessagesDrainBeforeTheFirstStep)
+}
+
+func queuedMessagesDrainBeforeTheFirstStep(t *testing.T) {
 	sys := newSystem()
 	tr := &trail{}
 	block, entered := make(chan struct{}), make(chan struct{})
@@ -38,8 +42,9 @@ func TestQueuedMessagesDrainBeforeTheFirstStepAndStepsRunInOrder(t *testing.T) {
 		assert.NoError(t, err)
 		done <- rep
 	}()
-	require.Eventually(t, func() bool { p, _ := qactor.PhaseOf(sys, pid); return p == lifecycle.Stopping }, bound, time.Millisecond,
-		"the component to be stopping")
+	synctest.Wait() // Stop has asked, and waits: the component is stopping, still in "block"
+	p, _ := qactor.PhaseOf(sys, pid)
+	require.Equal(t, lifecycle.Stopping, p)
 	late := sys.Root.RequestFuture(pid, "late", bound)
 	close(block)
 	rep := recv(t, done, "Stop to return")

@@ -42,22 +42,11 @@ func topFamily(t *testing.T, sys *actor.ActorSystem) (top, kid, plainKid, plain 
 		Steps: []qactor.Step[*worker]{step("close", 0, nil, false)}})
 	s1 := &spawner{child: leaf, kid: make(chan *actor.PID, 1)}
 	top = sys.Root.Spawn(qactor.Component[*spawner]{New: func() *spawner { return s1 }}.MustProps())
-	kid = recvWithin(t, s1.kid, "the component's child")
+	kid = recv(t, s1.kid, "the component's child")
 	s2 := &spawner{child: leaf, kid: make(chan *actor.PID, 1)}
 	plain = sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return s2 }))
-	plainKid = recvWithin(t, s2.kid, "the plain actor's child")
+	plainKid = recv(t, s2.kid, "the plain actor's child")
 	return top, kid, plainKid, plain
-}
-
-func recvWithin[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("waited 10s for %s", what)
-		panic("unreachable")
-	}
 }
 
 func TestTopLevelIsWhatNoOtherComponentStops(t *testing.T) {
@@ -122,7 +111,7 @@ func TestShutdownWhenATriggerFiresAndForcesWhenItEscalates(t *testing.T) {
 	drainNow(errors.New("deploy v2"))
 	recv(t, running, "flush to run") // a force before it would skip it
 	forceNow(errors.New("second SIGTERM"))
-	tree := recvWithin(t, done, "the shutdown")
+	tree := recv(t, done, "the shutdown")
 	require.Len(t, tree.Roots, 1)
 	rep := tree.Roots[0]
 	assert.Equal(t, "shutdown: manual: deploy v2", rep.Reason.Error())
