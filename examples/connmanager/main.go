@@ -204,7 +204,7 @@ func serve(cfg *config) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &stats{}
+	st := &stats{slowed: make(chan struct{}, 1)}
 	props, err := listenerComponent(ln, st, cfg).Props()
 	if err != nil {
 		_ = ln.Close()

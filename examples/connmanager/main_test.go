@@ -126,7 +126,7 @@ func holdDrain(t *testing.T, cfg config) (*server, *client, <-chan shutdown) {
 	c := dial(t, srv.addr)
 	require.Equal(t, "OK", c.ask("SET a 1"))
 	c.send("SLOW 10000\n")
-	waitFor(t, "the slow request to be worked on", func() bool { return srv.stats.slow.Load() == 1 })
+	recv(t, srv.stats.slowed, "the slow request to be worked on")
 	done, ended := make(chan shutdown, 1), make(chan struct{})
 	go func() {
 		defer close(ended)
@@ -144,7 +144,9 @@ func holdDrain(t *testing.T, cfg config) (*server, *client, <-chan shutdown) {
 	return srv, c, done
 }
 
-// waitFor polls cond until it holds, or fails the test saying what it waited for.
+// waitFor polls cond until it holds, or fails the test saying what it waited for:
+// for state that nothing announces (a snapshot, the bar's text), and that only
+// grows toward cond, so polling orders nothing. Events have sync points (slowed).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(bound); !cond(); time.Sleep(time.Millisecond) {
@@ -422,7 +424,7 @@ func TestASecondSignalForcesTheShutdown(t *testing.T) {
 	c := dial(t, srv.addr)
 	require.Equal(t, "OK", c.ask("SET a 1"))
 	c.send("SLOW 10000\n")
-	waitFor(t, "the slow request to be worked on", func() bool { return srv.stats.slow.Load() == 1 })
+	recv(t, srv.stats.slowed, "the slow request to be worked on")
 	signal(t) // drain waits for the slow request...
 	waitFor(t, "the session's drain to report its one request in flight", func() bool {
 		s, stopping := srv.mb.Snapshot()
@@ -456,7 +458,7 @@ func TestADrainThatTimesOutAnswersBeforeTheBYEWithTheReportsWord(t *testing.T) {
 	srv, out, done := startRun(t, cfg)
 	c := dial(t, srv.addr)
 	c.send("SLOW 10000\n")
-	waitFor(t, "the slow request to be worked on", func() bool { return srv.stats.slow.Load() == 1 })
+	recv(t, srv.stats.slowed, "the slow request to be worked on")
 	signal(t)
 	assert.Equal(t, "ERR shutting down: timed out", c.line(), "the pending request's answer, first")
 	assert.Equal(t, "BYE parent stopping: shutdown: signal SIGUSR1", c.line(), "then the BYE")
@@ -506,7 +508,7 @@ func TestTheGracePeriodForcesTheDrain(t *testing.T) {
 	srv, _, done := startRun(t, cfg)
 	c := dial(t, srv.addr)
 	c.send("SLOW 10000\n")
-	waitFor(t, "the slow request to be worked on", func() bool { return srv.stats.slow.Load() == 1 })
+	recv(t, srv.stats.slowed, "the slow request to be worked on")
 	signal(t)
 	assert.Equal(t, "ERR shutting down: forced", c.line())
 	assert.Equal(t, "BYE parent stopping: shutdown: signal SIGUSR1", c.line())

@@ -17,9 +17,10 @@ import (
 type stats struct {
 	open     atomic.Int64 // connections accepted and not yet closed
 	accepted atomic.Int64
-	inflight atomic.Int64 // requests read and not yet answered
-	slow     atomic.Int64 // SLOW requests being worked on
-	rejected atomic.Int64 // over max connections, or after the listener began to stop
+	inflight atomic.Int64  // requests read and not yet answered
+	slow     atomic.Int64  // SLOW requests being worked on
+	slowed   chan struct{} // a SLOW request began to be worked on (dropped when full): a sync point for tests
+	rejected atomic.Int64  // over max connections, or after the listener began to stop
 	answered atomic.Int64
 	refused  atomic.Int64 // ERR shutting down
 	badInput atomic.Int64 // ERR unknown command, ERR line too long

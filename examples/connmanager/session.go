@@ -86,6 +86,10 @@ func (s *session) Receive(c actor.Context) {
 	sender, sys := c.Sender(), c.ActorSystem()
 	s.slow.Add(1)
 	s.stats.slow.Add(1)
+	select {
+	case s.stats.slowed <- struct{}{}:
+	default:
+	}
 	go func() {
 		defer s.slow.Done()
 		defer s.stats.slow.Add(-1)
