@@ -22,25 +22,39 @@ func TestBenchmarksRun(t *testing.T) {
 	}
 	defer func() { _ = bt.Value.Set(old) }()
 
+	// The metrics bench/report reads (its figures.go), each ratio with its spread.
+	ratio := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			out = append(out, n, n+"-lo", n+"-hi")
+		}
+		return out
+	}
+	var stopCost []string
+	for _, k := range []string{"raw", "handwritten", "nosteps", "plain", "mixed"} {
+		stopCost = append(stopCost, k+"-ns/child", k+"-cpu-ns/child", k+"-allocs/child")
+		if k != "raw" {
+			stopCost = append(stopCost, ratio(k+"/raw", k+"/raw-cpu")...)
+		}
+		if k != "raw" && k != "handwritten" {
+			stopCost = append(stopCost, ratio(k+"/handwritten")...)
+		}
+	}
+	stopCost = append(stopCost, ratio("mixed/handwritten-cpu")...)
 	for _, bc := range []struct {
 		name string
 		f    func(*testing.B)
 		want []string // metrics bench/report reads
 	}{
-		{"StopCost", BenchmarkStopCost, []string{
-			"raw-ns/child", "handwritten-ns/child", "nosteps-ns/child", "plain-ns/child", "mixed-ns/child",
-			"mixed-cpu-ns/child", "mixed-allocs/child", "raw-allocs/child", "handwritten-allocs/child",
-			"mixed/raw", "mixed/raw-lo", "mixed/raw-hi", "nosteps/raw", "plain/raw", "handwritten/raw",
-			"mixed/handwritten", "nosteps/handwritten", "plain/handwritten", "mixed/handwritten-cpu", "mixed/raw-cpu",
-		}},
-		{"ShutdownTree", BenchmarkShutdownTree, []string{"raw-ms", "handwritten-ms", "mixed-ms", "mixed/raw", "mixed/handwritten"}},
-		{"Messages", BenchmarkMessages, []string{
-			"stock-msgs/s", "mailbox-msgs/s", "component-msgs/s", "stock-allocs/msg", "mailbox-allocs/msg",
-			"component-allocs/msg", "mailbox/stock", "mailbox/stock-lo", "mailbox/stock-hi", "component/stock",
-		}},
-		{"IdleHeap", BenchmarkIdleHeap, []string{"raw-B/actor", "quiesce-B/actor", "quiesce/raw", "quiesce/raw-hi"}},
-		{"CancelLatency", BenchmarkCancelLatency, []string{"ctx-p99-µs", "quiesce-p50-µs", "quiesce-p99-µs", "quiesce-p99-µs-hi", "quiesce/ctx-p99"}},
-		{"NoticeLatency", BenchmarkNoticeLatency, []string{"message-µs", "notice-µs", "notice/message"}},
+		{"StopCost", BenchmarkStopCost, stopCost},
+		{"ShutdownTree", BenchmarkShutdownTree, append([]string{"raw-ms", "handwritten-ms", "mixed-ms"}, ratio("mixed/raw", "mixed/handwritten")...)},
+		{"Messages", BenchmarkMessages, append([]string{
+			"stock-msgs/s", "mailbox-msgs/s", "component-msgs/s", "stock-allocs/msg", "mailbox-allocs/msg", "component-allocs/msg",
+		}, ratio("mailbox/stock", "component/stock")...)},
+		{"IdleHeap", BenchmarkIdleHeap, append([]string{"raw-B/actor", "quiesce-B/actor"}, ratio("quiesce/raw")...)},
+		{"CancelLatency", BenchmarkCancelLatency, append([]string{"ctx-p99-µs", "quiesce-p50-µs", "quiesce-p99-µs", "quiesce-p99-µs-lo", "quiesce-p99-µs-hi"},
+			ratio("quiesce/ctx-p99")...)},
+		{"NoticeLatency", BenchmarkNoticeLatency, append([]string{"message-µs", "notice-µs"}, ratio("notice/message")...)},
 	} {
 		t.Run(bc.name, func(t *testing.T) {
 			ledger.Lock()

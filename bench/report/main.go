@@ -14,8 +14,9 @@
 // next), lets every benchmark stay a plain go test benchmark beside the code it
 // measures (the policy ones in package policy), and lets each be rerun by hand
 // with the command the report prints. Every ratio is taken by the benchmark
-// itself within one round of a loop that alternates baseline and subject; the
-// report only reads and judges.
+// itself within one round of a loop that alternates baseline and subject, but
+// target 4's (per child at N against 10k), which compares the medians of the two
+// N's runs; the report only reads and judges.
 package main
 
 import (
@@ -211,10 +212,12 @@ func writeMarkdown(w io.Writer, l *lookup, ns1 []int, m meta) {
 	p("| machine | |\n|---|---|\n")
 	p("| CPU | %s |\n| cores | %d (GOMAXPROCS %d) |\n| Go | %s |\n| code | %s |\n", m.CPU, m.Cores, m.Procs, m.Go, m.Code)
 	p("| load average (1, 5, 15 min) | %s at the start, %s at the end |\n\n", m.Load[0], m.Load[1])
-	p("Every ratio is taken by its benchmark within one round of one loop that measures the baseline\n")
+	p("Every ratio but target 4's is taken by its benchmark within one round of one loop that measures the baseline\n")
 	p("and the subject in turn (the order rotates each round, after a discarded warm-up round), and\n")
 	p("is the median over the rounds, with the smallest and the largest in brackets. Absolute figures\n")
-	p("are medians over the same rounds, for scale. The host is shared and noisy: read the ratios.\n")
+	p("are medians over the same rounds, for scale. Target 4 (per child at N against 10k) compares\n")
+	p("the medians of two runs, one per N, since each N runs in a process of its own.\n")
+	p("The host is shared and noisy: read the ratios.\n")
 	p("A target is judged on the median; a stop's on its wall time, with its CPU time beside it (on a\n")
 	p("loaded host wall time also counts the waits for a core, and a stop with more handoffs between\n")
 	p("goroutines waits more). Every round checks what its stop promised (every actor\n")
