@@ -18,7 +18,7 @@ var ErrNotComponent = errors.New("quiesce: not a live Quiesce component")
 // notComponent is ErrNotComponent for pid, named, with what to do about a PID of
 // another node when no Remote is installed.
 func notComponent(system *actor.ActorSystem, pid *actor.PID) error {
-	if pid != nil && pid.Address != system.Address() && remoteFor(system, pid) == nil {
+	if pid != nil && !mailbox.IsLocal(system, pid) && remoteFor(system, pid) == nil {
 		return fmt.Errorf("%s: %w (a PID of another node: install github.com/quiesce/quiesce/remote on both)", mailbox.PIDText(pid), ErrNotComponent)
 	}
 	return fmt.Errorf("%s: %w (it never was one, or it has stopped)", mailbox.PIDText(pid), ErrNotComponent)

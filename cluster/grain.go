@@ -154,7 +154,7 @@ func watch(next actor.ReceiverFunc) actor.ReceiverFunc {
 				}
 			}
 		default:
-			if env.Sender != nil && env.Sender.Address != "nonhost" && env.Sender.Address != c.ActorSystem().Address() {
+			if env.Sender != nil && !mailbox.IsLocal(c.ActorSystem(), env.Sender) {
 				if mem := Of(c.ActorSystem()); mem != nil {
 					mem.heard(env.Sender.Address)
 				}

@@ -27,6 +27,20 @@ type Progress struct {
 	ETA  time.Duration
 }
 
+// Pace works out Rate and ETA from Done and Total over elapsed, the time the work
+// has taken so far. It leaves them as they are while nothing is done or no time
+// has passed.
+func (p *Progress) Pace(elapsed time.Duration) {
+	secs := elapsed.Seconds()
+	if secs <= 0 || p.Done <= 0 {
+		return
+	}
+	p.Rate, p.ETA = float64(p.Done)/secs, 0
+	if p.Total > p.Done {
+		p.ETA = time.Duration(float64(p.Total-p.Done) / p.Rate * float64(time.Second))
+	}
+}
+
 func (p Progress) String() string {
 	var b strings.Builder
 	if p.Phase != "" {
@@ -89,12 +103,7 @@ func ReportProgressOf(ctx context.Context, p Progress) {
 		e.mu.Unlock()
 		return
 	}
-	if took := p.At.Sub(c.start).Seconds(); took > 0 && p.Done > 0 {
-		p.Rate = float64(p.Done) / took
-		if p.Total > p.Done {
-			p.ETA = time.Duration(float64(p.Total-p.Done) / p.Rate * float64(time.Second))
-		}
-	}
+	p.Pace(p.At.Sub(c.start))
 	c.progress = &p
 	step := c.step.Name // c is the next step's once this one is over
 	e.mu.Unlock()

@@ -54,7 +54,7 @@ func PIDText(pid *actor.PID) string {
 	switch {
 	case pid == nil:
 		return "actor"
-	case pid.Address == "" || pid.Address == "nonhost": // protoactor's address for its own actors without remote
+	case pid.Address == "" || pid.Address == localAddress:
 		return pid.Id
 	}
 	return pid.Address + "/" + pid.Id

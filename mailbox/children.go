@@ -144,6 +144,8 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 	m.pump.Store(&sig)
 	defer m.pump.Store(nil)
 
+	// The children asked go to w once the step ends (one lock, not one per child):
+	// a force during the step reaches them through the step's ctx (below).
 	asked := make([]*Mailbox, 0, total)
 	defer func() { w.addAsked(asked) }()
 	stop := func(pid *actor.PID) {
@@ -162,8 +164,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 			cm.Force(forced)
 		}
 	}
-	var next []*actor.PID // in reverse order, the children not asked yet
-	unasked := func() []*actor.PID { return next }
+	var next []*actor.PID     // in reverse order, the children not asked yet
 	every := max(total/20, 1) // progress, at most about 20 times
 	reported := 0
 	wait := func(until func() bool) error {
@@ -188,7 +189,7 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 						cm.Force(forced)
 					}
 				}
-				for _, pid := range unasked() {
+				for _, pid := range next {
 					stop(pid) // forces it too, if the stop is forced
 				}
 				return fmt.Errorf("%d of %d children still stopping: %w", a.left, total, cause)

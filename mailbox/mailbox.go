@@ -329,8 +329,10 @@ func (m *Mailbox) run(gen uint32) (owner bool) {
 				if !m.system(msg, gen) {
 					return false
 				}
-				if _, ctl := msg.(control); !ctl && m.cfg.Middleware != nil {
-					m.received(msg)
+				if m.cfg.Middleware != nil {
+					if _, ctl := msg.(control); !ctl {
+						m.received(msg)
+					}
 				}
 				continue
 			}

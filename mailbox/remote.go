@@ -68,7 +68,7 @@ func InstalledRemote(system *actor.ActorSystem) Remote {
 // RemoteFor returns system's Remote if pid is an actor of another node, and nil if
 // pid is local or no Remote is installed.
 func RemoteFor(system *actor.ActorSystem, pid *actor.PID) Remote {
-	if pid == nil || isLocal(system, pid) {
+	if pid == nil || IsLocal(system, pid) {
 		return nil
 	}
 	return InstalledRemote(system)
@@ -78,7 +78,9 @@ func RemoteFor(system *actor.ActorSystem, pid *actor.PID) Remote {
 // remote starts (actor.localAddress, unexported): those PIDs stay local after.
 const localAddress = "nonhost"
 
-func isLocal(system *actor.ActorSystem, pid *actor.PID) bool {
+// IsLocal reports whether pid is an actor of system: it has the system's address,
+// or the one protoactor gives PIDs made before remote started.
+func IsLocal(system *actor.ActorSystem, pid *actor.PID) bool {
 	return pid.Address == localAddress || pid.Address == system.Address()
 }
 
@@ -90,7 +92,7 @@ func routed(system *actor.ActorSystem, pid *actor.PID, msg any) bool {
 	if r == nil {
 		return false
 	}
-	if !isLocal(system, pid) {
+	if !IsLocal(system, pid) {
 		r.Deliver(pid, msg)
 		return true
 	}

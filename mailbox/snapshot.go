@@ -59,13 +59,7 @@ func (t *Ticket) Snapshot() Snapshot {
 		if sum := w.progressSum(); sum != nil {
 			// The rate of the whole: what the children have done, over the time
 			// the stop has run (their own rates would count the ones that are done).
-			if secs := s.Elapsed.Seconds(); secs > 0 && sum.Done > 0 {
-				sum.Rate = float64(sum.Done) / secs
-				sum.ETA = 0
-				if sum.Total > sum.Done {
-					sum.ETA = time.Duration(float64(sum.Total-sum.Done) / sum.Rate * float64(time.Second))
-				}
-			}
+			sum.Pace(s.Elapsed)
 			s.Children = sum
 		}
 	}

@@ -219,9 +219,7 @@ func (n *Node) send(pid *actor.PID, msg any) {
 }
 
 // local reports whether pid is an actor of this system (see mailbox.RemoteFor).
-func (n *Node) local(pid *actor.PID) bool {
-	return pid.Address == "nonhost" || pid.Address == n.system.Address()
-}
+func (n *Node) local(pid *actor.PID) bool { return mailbox.IsLocal(n.system, pid) }
 
 func processAt(address string) *actor.PID { return actor.NewPID(address, ProcessName) }
 
