@@ -81,7 +81,7 @@ type CallError struct {
 func (e *CallError) Error() string {
 	s := fmt.Sprintf("quiesce/cluster: %s/%s: %v (sent %d times, refused %d", e.Kind, e.Identity, e.Err, e.Attempts.Sent, e.Attempts.Refused)
 	if e.PID != nil {
-		s += ", last to " + e.PID.Address + "/" + e.PID.Id
+		s += ", last to " + mailbox.PIDText(e.PID)
 	}
 	s += ")"
 	if e.Last != nil {
@@ -173,10 +173,10 @@ func (k *Caller) Request(ctx context.Context, identity, kind string, msg any) (a
 // resolve returns the PID of ci's activation: the cached one, or the one its owner
 // among the members that are not leaving activates.
 func (k *Caller) resolve(ctx context.Context, ci *cluster.ClusterIdentity, at *Attempts) (*actor.PID, error) {
-	if pid, ok := k.c.PidCache.Get(ci.Identity, ci.Kind); ok && pid != nil && !k.m.leavingAddrs()[pid.Address] {
+	leaving := k.m.leavingAddrs()
+	if pid, ok := k.c.PidCache.Get(ci.Identity, ci.Kind); ok && pid != nil && !leaving[pid.Address] {
 		return pid, nil
 	}
-	leaving := k.m.leavingAddrs()
 	var candidates cluster.Members
 	for _, mem := range k.m.Topology() {
 		if !leaving[mem.Address()] {

@@ -134,7 +134,6 @@ type Member struct {
 
 	quit   chan struct{}
 	closed atomic.Bool
-	wg     sync.WaitGroup // goroutines that answer other members, and wait for activations
 
 	mu       sync.Mutex
 	topology []*cluster.Member      // (mu) the last topology this system saw
@@ -222,7 +221,6 @@ func (m *Member) Close() {
 		m.sys.EventStream.Unsubscribe(m.sub)
 	}
 	m.sys.ProcessRegistry.Remove(m.sys.NewLocalPID(ProcessName))
-	m.wg.Wait()
 	if m.ownNode {
 		m.node.Close()
 	}
@@ -411,9 +409,11 @@ func (m *Member) call(addr string, msg any, d time.Duration) (any, error) {
 }
 
 // remaining returns how long until ctx's deadline, or d if it has none.
+// (At least a millisecond: protoactor takes a future's timeout of zero or less as
+// none at all, and a call made as the deadline passes would wait for ever.)
 func remaining(ctx context.Context, d time.Duration) time.Duration {
 	if dl, ok := ctx.Deadline(); ok {
-		return time.Until(dl)
+		return max(time.Until(dl), time.Millisecond)
 	}
 	return d
 }

@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -98,10 +99,10 @@ func (n *Node) Force(pid *actor.PID, cause error) error {
 	_, err := n.StopWith(ctx, pid, StopOptions{
 		Reason: lifecycle.NewReason(lifecycle.Requested, cause), Force: true, NoWait: true,
 	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", mailbox.PIDText(pid), err)
+	if err != nil && !strings.HasPrefix(err.Error(), mailbox.PIDText(pid)+":") {
+		return fmt.Errorf("%s: %w", mailbox.PIDText(pid), err) // named once, not twice
 	}
-	return nil
+	return err
 }
 
 // Phase returns the phase of pid, a component of another node, and false if it is
@@ -181,7 +182,7 @@ func (n *Node) call(ctx context.Context, pid *actor.PID, env *wirepb.Envelope) (
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	case <-n.quit:
-		return nil, ErrClosed
+		return nil, fmt.Errorf("%s: %w", mailbox.PIDText(pid), ErrClosed)
 	}
 }
 
