@@ -22,9 +22,11 @@ type StopOptions struct {
 	// Budget, if set, replaces the component's budget before the request, unless it
 	// is stopping already.
 	Budget *mailbox.Budget
-	// Fit sets the budget from ctx's deadline as qactor.Shutdown does: what is left
-	// less twice the component's AbandonAfter, so that its force, and the abandonment
-	// after it, land by the deadline. It needs a deadline, and overrides Budget.
+	// Fit sets the budget from ctx's deadline: what is left less twice the
+	// component's AbandonAfter, so that its force, and the abandonment after it,
+	// land by the deadline (the force says ErrBudgetExpired). Unlike a local
+	// Mailbox.StopBy or qactor.Shutdown, it keeps no reserve for the Always steps
+	// that run after a force. It needs a deadline, and overrides Budget.
 	Fit bool
 	// Force forces the stop, beginning it if need be, with the Reason's cause.
 	Force bool
