@@ -19,21 +19,17 @@ import (
 	"github.com/quiesce/quiesce/lifecycle"
 	"github.com/quiesce/quiesce/mailbox"
 	"github.com/quiesce/quiesce/policy"
+
+	"github.com/quiesce/quiesce/internal/testwait"
 )
 
-// bound is how long a test waits for anything before it fails, naming what it waited for.
-const bound = 10 * time.Second
+// bound is how long a test waits for anything before it fails, naming what it
+// waited for (see internal/testwait).
+const bound = testwait.Bound
 
-// recv returns the next value from ch, or fails the test naming what it waited for.
 func recv[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(bound):
-		t.Fatalf("waited %v for %s", bound, what)
-		panic("unreachable")
-	}
+	return testwait.Recv(t, ch, what)
 }
 
 // stopped waits for the stop t follows, and returns its report.

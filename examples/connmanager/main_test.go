@@ -23,36 +23,26 @@ import (
 	qactor "github.com/quiesce/quiesce/actor"
 	"github.com/quiesce/quiesce/lifecycle"
 	"github.com/quiesce/quiesce/mailbox"
+
+	"github.com/quiesce/quiesce/internal/testwait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// bound limits every wait in these tests: far longer than anything here takes,
-// so that running out of it means a fault, reported as a failure that names what
-// was awaited instead of a hang until the package timeout.
-const bound = 10 * time.Second
+// bound limits every wait in these tests (see internal/testwait).
+const bound = testwait.Bound
 
 // within runs f on a goroutine of its own and returns what it returned, or fails
 // the test, saying what it waited for, when f takes longer than bound.
 func within[T any](t testing.TB, what string, f func() T) T {
 	t.Helper()
-	done := make(chan T, 1)
-	go func() { done <- f() }()
-	timer := time.NewTimer(bound)
-	defer timer.Stop()
-	select {
-	case v := <-done:
-		return v
-	case <-timer.C:
-		t.Fatalf("waited %v for %s", bound, what)
-		panic("unreachable")
-	}
+	return testwait.Call(t, what, f)
 }
 
 // recv returns the next value from ch, or fails the test saying what it waited for.
 func recv[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
-	return within(t, what, func() T { return <-ch })
+	return testwait.Recv(t, ch, what)
 }
 
 func testConfig() config {

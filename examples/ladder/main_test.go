@@ -4,34 +4,20 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"go.uber.org/goleak"
+
+	"github.com/quiesce/quiesce/internal/testwait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// bound limits every wait in these tests: far longer than anything here takes,
-// so that running out of it means a fault, reported as a failure that names what
-// was awaited instead of a hang until the package timeout.
-const bound = 10 * time.Second
 
 // within runs f on a goroutine of its own and returns what it returned, or fails
 // the test, saying what it waited for, when f takes longer than bound.
 func within[T any](t testing.TB, what string, f func() T) T {
 	t.Helper()
-	done := make(chan T, 1)
-	go func() { done <- f() }()
-	timer := time.NewTimer(bound)
-	defer timer.Stop()
-	select {
-	case v := <-done:
-		return v
-	case <-timer.C:
-		t.Fatalf("waited %v for %s", bound, what)
-		panic("unreachable")
-	}
+	return testwait.Call(t, what, f)
 }
 
 func TestTheLadderShowsEachRung(t *testing.T) {
