@@ -145,6 +145,9 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 	if opts.AbandonAfter <= 0 {
 		opts.AbandonAfter = DefaultAbandonAfter
 	}
+	if opts.ID == 0 {
+		opts.ID = NewStopID()
+	}
 	e := newExecution(len(p.steps))
 	e.plan, e.reason, e.opts = p, reason, opts
 	e.free = &e.first
@@ -159,10 +162,6 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 	start := opts.Start
 	if start.IsZero() {
 		start = time.Now()
-	}
-	if opts.ID == 0 {
-		opts.ID = NewStopID()
-		e.opts.ID = opts.ID
 	}
 	e.report.Actor, e.report.Reason, e.report.Start = opts.Actor, reason, start
 	e.report.ID, e.report.Parent = opts.ID, opts.Parent

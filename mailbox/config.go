@@ -254,8 +254,9 @@ func newShared(cfg Config) (*shared, error) {
 	// A plan with a deadline must fit what the deadline leaves its steps once the
 	// reserve for a force, and the abandonments after it, is set aside (Fit): the
 	// steps' Timeouts are checked against that, not against the whole deadline.
-	steps := s.plan.Deadline()
-	if d := s.plan.Deadline(); d > 0 && cfg.AbandonAfter >= 0 {
+	d := s.plan.Deadline()
+	steps := d
+	if d > 0 && cfg.AbandonAfter >= 0 {
 		b, abandonAfter, _ := Fit(Infinity, cfg.AbandonAfter, d, s.always)
 		steps, _ = b.Limit()
 		errs = append(errs, fitsDeadline(s.plan, d, steps, abandonAfter, s.always)...)

@@ -230,8 +230,7 @@ func (m *Mailbox) pushSys(msg any) {
 func (m *Mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher actor.Dispatcher) {
 	m.invoker = invoker
 	m.dispatcher = dispatcher
-	m.settings = defaults
-	if c := m.actx(); c != nil {
+	if c := m.actx(); c != nil { // else the defaults newMailbox set
 		m.settings = settingsOf(c.ActorSystem())
 		m.metrics = instrumentsOf(c.ActorSystem())
 	}

@@ -147,16 +147,7 @@ func runInline[T any, O operation[T]](i *Inline, op O, nilOp bool) (out Outcome[
 		defer cancel()
 	}
 	if lever != nil {
-		fired := make(chan struct{})
-		stop := context.AfterFunc(lever, func() {
-			cancelOwn(context.Cause(lever))
-			close(fired)
-		})
-		defer func() {
-			if !stop() {
-				<-fired // the AfterFunc goroutine is ours: wait for it
-			}
-		}()
+		defer pull(lever, cancelOwn)()
 	}
 	undo := unlabel
 	if i.label != nil {

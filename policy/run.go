@@ -155,16 +155,7 @@ func runPlain[T any, O operation[T]](ctx context.Context, name string, op O, cfg
 		var cancel context.CancelCauseFunc
 		own, cancel = context.WithCancelCause(own)
 		defer cancel(nil)
-		fired := make(chan struct{})
-		stop := context.AfterFunc(lever, func() {
-			cancel(context.Cause(lever))
-			close(fired)
-		})
-		defer func() {
-			if !stop() {
-				<-fired // the AfterFunc goroutine is ours: wait for it
-			}
-		}()
+		defer pull(lever, cancel)()
 	}
 	v, err := op.call(own)
 	out := Outcome[T]{Value: v, CancelRequested: ctx.Err() != nil}
@@ -325,4 +316,20 @@ func classify(name string, err error, own context.Context, callerCut cutBy) erro
 		ctxErr = context.DeadlineExceeded
 	}
 	return &CancelError{Op: name, Origin: Core, Cause: err, ctxErr: ctxErr}
+}
+
+// pull cancels with lever's cause once lever (an Abort) is done, and returns the
+// func that undoes the link: it waits for the cancel if it has begun, since the
+// AfterFunc goroutine is ours.
+func pull(lever context.Context, cancel context.CancelCauseFunc) (unlink func()) {
+	fired := make(chan struct{})
+	stop := context.AfterFunc(lever, func() {
+		cancel(context.Cause(lever))
+		close(fired)
+	})
+	return func() {
+		if !stop() {
+			<-fired
+		}
+	}
 }
