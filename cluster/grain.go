@@ -55,7 +55,7 @@ func (g Grain[A]) Kind(name string) (*cluster.Kind, error) {
 		g.AcquireTimeout = 30 * time.Second
 	}
 	acquire := func(a A, ctx actor.Context) error {
-		mem, key, _ := grainOf(ctx)
+		mem, key := grainOf(ctx)
 		if mem == nil {
 			return nil // not a cluster activation, or no Member: plain protoactor
 		}
@@ -100,7 +100,7 @@ func (g Grain[A]) Kind(name string) (*cluster.Kind, error) {
 				if actx == nil {
 					return nil
 				}
-				mem, key, _ := grainOf(actx)
+				mem, key := grainOf(actx)
 				if mem == nil || !mem.hasStarted(key, actx.Self()) {
 					return nil
 				}
@@ -134,10 +134,12 @@ func (g Grain[A]) MustKind(name string) *cluster.Kind {
 // leave makes sure its answers have left before remote shuts down), and their end.
 func watch(next actor.ReceiverFunc) actor.ReceiverFunc {
 	return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+		mem := Of(c.ActorSystem())
+		leaving := mem != nil && mem.inLeave.Load() // before it, nothing refuses and nothing is heard
 		switch env.Message.(type) {
 		case actor.SystemMessage, actor.AutoReceiveMessage, *cluster.ClusterInit:
 		default:
-			if mem := Of(c.ActorSystem()); mem != nil && mem.refuses(c.Self()) {
+			if leaving && mem.refuses(c.Self()) {
 				mem.refuse(c.Self(), env)
 				return
 			}
@@ -145,36 +147,34 @@ func watch(next actor.ReceiverFunc) actor.ReceiverFunc {
 		next(c, env)
 		switch env.Message.(type) {
 		case *actor.Stopped:
-			if ctx, ok := c.(actor.Context); ok {
-				if mem, key, _ := grainOf(ctx); mem != nil {
-					mem.finished(key, ctx.Self())
+			if ctx, ok := c.(actor.Context); ok && mem != nil {
+				if ci := identityOf(ctx); ci != nil {
+					mem.finished(ci.AsKey(), ctx.Self())
 				}
-				if mem := Of(ctx.ActorSystem()); mem != nil {
-					mem.unrefuse(ctx.Self())
-				}
+				mem.unrefuse(ctx.Self())
 			}
 		default:
-			if env.Sender != nil && !mailbox.IsLocal(c.ActorSystem(), env.Sender) {
-				if mem := Of(c.ActorSystem()); mem != nil {
-					mem.heard(env.Sender.Address)
-				}
+			// (Read again: a leave that began while the message was handled has
+			// cleared what was heard, and wants this sender.)
+			if mem != nil && mem.inLeave.Load() && env.Sender != nil && !mailbox.IsLocal(c.ActorSystem(), env.Sender) {
+				mem.heard(env.Sender.Address)
 			}
 		}
 	}
 }
 
-// grainOf returns the Member of the grain's system, the grain's key and identity:
-// nil if it is not a cluster activation or there is no Member.
-func grainOf(ctx actor.Context) (mem *Member, key string, ci *cluster.ClusterIdentity) {
+// grainOf returns the Member of the grain's system and the grain's key: nil if it
+// is not a cluster activation or there is no Member.
+func grainOf(ctx actor.Context) (mem *Member, key string) {
 	mem = Of(ctx.ActorSystem())
 	if mem == nil {
-		return nil, "", nil
+		return nil, ""
 	}
-	ci = identityOf(ctx)
+	ci := identityOf(ctx)
 	if ci == nil {
-		return nil, "", nil
+		return nil, ""
 	}
-	return mem, ci.AsKey(), ci
+	return mem, ci.AsKey()
 }
 
 // identityOf returns the grain's cluster identity, or nil: protoactor's

@@ -159,6 +159,7 @@ func (m *Member) Leave(ctx context.Context) (*Report, error) {
 		return nil, fmt.Errorf("%w: %s", ErrLeave, why)
 	}
 	m.leave = l
+	m.inLeave.Store(true)
 	self := m.sys.ID
 	var peers []*cluster.Member
 	for _, mem := range m.topology {

@@ -134,6 +134,9 @@ type Member struct {
 
 	quit   chan struct{}
 	closed atomic.Bool
+	// inLeave is set, under mu, with leave: until then no grain refuses and none
+	// is heard from, so a grain's messages take no lock (see watch).
+	inLeave atomic.Bool
 
 	mu       sync.Mutex
 	topology []*cluster.Member      // (mu) the last topology this system saw
