@@ -222,14 +222,7 @@ func (m *Member) refuse(self *actor.PID, env *actor.MessageEnvelope) {
 	m.mu.Unlock()
 	r := &mailbox.Refused{Actor: self, Message: env.Message, Err: mailbox.ErrStopping,
 		Reason: lifecycle.NewReason(lifecycle.Shutdown, ErrMemberLeaving)}
-	switch {
-	case env.Sender == nil:
-		m.sys.DeadLetter.SendUserMessage(self, r)
-	case mailbox.RemoteFor(m.sys, env.Sender) != nil:
-		mailbox.RemoteFor(m.sys, env.Sender).Deliver(env.Sender, r)
-	default:
-		m.sys.Root.Send(env.Sender, r)
-	}
+	mailbox.SendRefusal(m.sys, env.Sender, r)
 }
 
 // acquire registers a new activation of key and waits until no leaving member

@@ -105,16 +105,20 @@ func (m *Mailbox) refuse(msg any, err error, reason *lifecycle.Reason) {
 	m.metrics.refusal(err)
 	_, inner, sender := actor.UnwrapEnvelope(msg)
 	r := &Refused{Actor: m.self(), Message: inner, Reason: reason, Err: err}
-	c := m.actx()
-	if c == nil {
-		return
+	if c := m.actx(); c != nil {
+		SendRefusal(c.ActorSystem(), sender, r)
 	}
-	sys := c.ActorSystem()
-	if sender != nil {
-		if !routed(sys, sender, r) {
-			sys.Root.Send(sender, r)
-		}
-		return
+}
+
+// SendRefusal sends r to to as a refusing mailbox does: through the system's
+// Remote (InstallRemote) when to is of another node, and to dead letters, as
+// r.Actor's, when there is no one to answer. For code that refuses on a
+// component's behalf (package cluster's refusing activations).
+func SendRefusal(system *actor.ActorSystem, to *actor.PID, r *Refused) {
+	switch {
+	case to == nil:
+		system.DeadLetter.SendUserMessage(r.Actor, r)
+	case !routed(system, to, r):
+		system.Root.Send(to, r)
 	}
-	sys.DeadLetter.SendUserMessage(r.Actor, r)
 }

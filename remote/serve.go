@@ -31,7 +31,7 @@ func (n *Node) serveStop(req *wirepb.StopRequest, sender *actor.PID) {
 	target := decodePID(req.Target)
 	mb := n.component(target)
 	if mb == nil {
-		n.reply(sender, stopReply(&wirepb.StopReply{Err: encodeError(fmt.Errorf("%v: %w", target, qactor.ErrNotComponent))}))
+		n.reply(sender, stopReply(&wirepb.StopReply{Err: encodeError(fmt.Errorf("%s: %w", mailbox.PIDText(target), qactor.ErrNotComponent))}))
 		return
 	}
 	wait := time.Duration(req.WaitNs)
@@ -120,9 +120,9 @@ func (n *Node) serveWatch(req *wirepb.WatchRequest, sender *actor.PID) {
 	r := &wirepb.WatchReply{}
 	switch {
 	case watcher == nil:
-		r.Err = encodeError(fmt.Errorf("quiesce/remote: watch of %v without a watcher", target))
+		r.Err = encodeError(fmt.Errorf("quiesce/remote: watch of %s without a watcher", mailbox.PIDText(target)))
 	case mb == nil:
-		r.Err = encodeError(fmt.Errorf("%v: %w", target, qactor.ErrNotComponent))
+		r.Err = encodeError(fmt.Errorf("%s: %w", mailbox.PIDText(target), qactor.ErrNotComponent))
 	default:
 		// The mailbox sends the watcher every notice from now on, through this
 		// Node (the watcher is remote). A plan that ended before the watch began
