@@ -177,15 +177,7 @@ func (k *Caller) resolve(ctx context.Context, ci *cluster.ClusterIdentity, at *A
 	if pid, ok := k.c.PidCache.Get(ci.Identity, ci.Kind); ok && pid != nil && !leaving[pid.Address] {
 		return pid, nil
 	}
-	var candidates cluster.Members
-	for _, mem := range k.m.Topology() {
-		if !leaving[mem.Address()] {
-			candidates = append(candidates, mem)
-		}
-	}
-	rdv := cluster.NewRendezvous()
-	rdv.UpdateMembers(candidates)
-	owner := rdv.GetByClusterIdentity(ci)
+	owner := k.m.owner(ci, leaving, false)
 	if owner == "" {
 		return nil, fmt.Errorf("quiesce/cluster: no member for kind %q", ci.Kind)
 	}

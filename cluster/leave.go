@@ -419,19 +419,25 @@ func (m *Member) release(l *leave, key string, state []byte, has bool) {
 }
 
 // ownerOf returns the address of key's owner among the members of this member's
-// topology that are not leaving, or "".
+// topology that are not leaving, this one neither, or "".
 func (m *Member) ownerOf(key string) string {
-	leaving := m.leavingAddrs()
+	kind, identity, _ := strings.Cut(key, "/")
+	return m.owner(cluster.NewClusterIdentity(identity, kind), m.leavingAddrs(), true)
+}
+
+// owner returns the address of ci's owner (protoactor's rendezvous) among the
+// members of this member's topology that are not leaving, nor this one if notSelf,
+// or "".
+func (m *Member) owner(ci *cluster.ClusterIdentity, leaving map[string]bool, notSelf bool) string {
 	var owners cluster.Members
 	for _, mem := range m.Topology() {
-		if mem.Id != m.sys.ID && !leaving[mem.Address()] {
+		if !leaving[mem.Address()] && !(notSelf && mem.Id == m.sys.ID) {
 			owners = append(owners, mem)
 		}
 	}
-	kind, identity, _ := strings.Cut(key, "/")
 	rdv := cluster.NewRendezvous()
 	rdv.UpdateMembers(owners)
-	return rdv.GetByClusterIdentity(cluster.NewClusterIdentity(identity, kind))
+	return rdv.GetByClusterIdentity(ci)
 }
 
 // drain is step 2: it waits for the grains' stops, begun by beginDrain, until the

@@ -55,18 +55,16 @@ func Start(systems []*actor.ActorSystem, setup Setup, opts ...remote.ConfigOptio
 
 // StartOn is Start with the first node on port (0: a free one), the others on free ones.
 func StartOn(systems []*actor.ActorSystem, port int, setup Setup, opts ...remote.ConfigOption) ([]*Node, error) {
-	release := make(chan struct{})
-	defer close(release)
+	gs := NewGates()
+	defer gs.Release()
 	nodes := make([]*Node, 0, len(systems))
 	for i, sys := range systems {
-		g := &gate{release: release, arrived: make(chan struct{}, 1)}
+		gated, await := gs.Next()
 		p := 0
 		if i == 0 {
 			p = port
 		}
-		cfg := remote.Configure("127.0.0.1", p, append([]remote.ConfigOption{
-			remote.WithServerOptions(grpc.Creds(g)),
-		}, opts...)...)
+		cfg := remote.Configure("127.0.0.1", p, append([]remote.ConfigOption{gated}, opts...)...)
 		r := remote.NewRemote(sys, cfg)
 		if setup != nil {
 			if err := setup(i, sys, r); err != nil {
@@ -77,7 +75,7 @@ func StartOn(systems []*actor.ActorSystem, port int, setup Setup, opts ...remote
 		r.Start()
 		n := &Node{System: sys, Remote: r}
 		nodes = append(nodes, n)
-		if err := g.await(n.Address()); err != nil {
+		if err := await(n.Address()); err != nil {
 			shutdown(nodes)
 			return nil, err
 		}
