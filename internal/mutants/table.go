@@ -185,8 +185,8 @@ only those a Children step asked and is over with).`,
 		`A Children step that gives up asks the children it had not asked yet, with its reason:
 none is left to protoactor's plain Stop at the hand-over.`,
 		"mailbox/children.go",
-		"\t\t\t\tfor _, pid := range unasked() {\n\t\t\t\t\tstop(pid) // forces it too, if the stop is forced\n\t\t\t\t}",
-		"\t\t\t\t_ = unasked"),
+		"\t\t\t\tfor _, pid := range next {\n\t\t\t\t\tstop(pid) // forces it too, if the stop is forced\n\t\t\t\t}",
+		"\t\t\t\t_ = next"),
 	one("reverse-order-forgets-who-went",
 		`A parent stopping children one at a time does not wait for a child that ended on its own
 meanwhile.`,
