@@ -265,8 +265,29 @@ type running struct {
 // RunNext runs the next step that is due and returns its report. It returns false
 // once the plan is over. Steps it skips are recorded (and observed) on the way.
 func (e *Execution) RunNext() (StepReport, bool) {
-	var skipped []StepReport
+	i, _, more := e.advance()
+	if !more {
+		return StepReport{}, false
+	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.report.Steps[i], true
+}
+
+// Advance is RunNext for a runtime that needs only the status of the step that
+// ran (Abandoned: its goroutine is stuck in the step, and the runtime must carry
+// on from another). It copies no report: a mailbox runs the steps of many
+// executions, each on a goroutine whose stack starts small.
+func (e *Execution) Advance() (Status, bool) {
+	_, st, more := e.advance()
+	return st, more
+}
+
+// advance runs the next step that is due and returns its index and status, or
+// false once the plan is over.
+func (e *Execution) advance() (int, Status, bool) {
+	e.mu.Lock()
+	from := e.next
 	for e.next < len(e.plan.steps) {
 		i := e.next
 		s := &e.plan.steps[i]
@@ -274,13 +295,16 @@ func (e *Execution) RunNext() (StepReport, bool) {
 		if why := e.skipReasonLocked(s); why != nil {
 			r := &e.report.Steps[i]
 			r.Status, r.Err = Skipped, why
-			skipped = append(skipped, *r)
 			continue
 		}
 		c := e.startLocked(i, s)
 		e.mu.Unlock()
-		e.observeAll(skipped)
-		return e.run(c), true
+		e.observeSkipped(from, i)
+		st := e.record(c, invoke(c))
+		if e.opts.Observer != nil && st != Abandoned {
+			e.observeStep(i)
+		}
+		return i, st, true
 	}
 	if !e.finished {
 		e.finished = true
@@ -290,8 +314,23 @@ func (e *Execution) RunNext() (StepReport, bool) {
 		}
 	}
 	e.mu.Unlock()
-	e.observeAll(skipped)
-	return StepReport{}, false
+	e.observeSkipped(from, len(e.plan.steps))
+	return 0, 0, false
+}
+
+// observeSkipped tells the Observer of the steps in [from, to), skipped.
+//
+//go:noinline
+func (e *Execution) observeSkipped(from, to int) {
+	if e.opts.Observer == nil {
+		return
+	}
+	for i := from; i < to; i++ {
+		e.mu.Lock()
+		r := e.report.Steps[i]
+		e.mu.Unlock()
+		e.opts.Observer.StepFinished(r)
+	}
 }
 
 func (e *Execution) skipReasonLocked(s *Step) error {
@@ -306,16 +345,19 @@ func (e *Execution) skipReasonLocked(s *Step) error {
 }
 
 func (e *Execution) startLocked(i int, s *Step) *running {
+	// The step's start is the stop's plus the time since, by the monotonic clock:
+	// one clock read rather than time.Now's two.
+	now := e.report.Start.Add(time.Since(e.report.Start))
 	c := e.free
 	if c != nil {
 		// Reused field by field: its Inline is started again below, and nothing of
 		// the step before (a late Grace timer) reaches this one.
 		e.free = nil
-		c.exec, c.index, c.step, c.start, c.underForce, c.timer = e, i, s, time.Now(), false, nil
+		c.exec, c.index, c.step, c.start, c.underForce, c.timer = e, i, s, now, false, nil
 		c.requests, c.deferred, c.cause = 0, 0, nil
 		c.forced, c.abandoned, c.done, c.progress, c.partial, c.interrupted = false, false, false, nil, nil, false
 	} else {
-		c = &running{exec: e, index: i, step: s, start: time.Now()}
+		c = &running{exec: e, index: i, step: s, start: now}
 	}
 	if e.stepCtx == nil || e.stepCtx.Err() != nil || e.pending > 0 {
 		e.stepCtx, e.stepCancel = context.WithCancelCause(&e.base)
@@ -337,7 +379,7 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 		opts[n] = policy.Grace(s.Grace)
 		n++
 	}
-	var label func(string) func()
+	label := e.plan.labels[i]
 	if e.opts.LabelActor {
 		label = e.labelStep
 	}
@@ -362,20 +404,21 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 	return c
 }
 
-// run runs one step on the caller's goroutine and records its outcome.
-func (e *Execution) run(c *running) StepReport {
+// record records the outcome of c, which returned err, and returns the step's
+// status. It is in a frame of its own, beside the step's rather than under it (see
+// Advance).
+//
+//go:noinline
+func (e *Execution) record(c *running, err error) Status {
 	s := c.step
-	err := invoke(c)
-
 	e.mu.Lock()
 	c.done = true
 	if c.timer != nil {
 		c.timer.Stop()
 	}
 	if c.abandoned {
-		r := e.report.Steps[c.index]
 		e.mu.Unlock()
-		return r
+		return Abandoned
 	}
 	if e.cur == c {
 		e.cur = nil
@@ -394,12 +437,19 @@ func (e *Execution) run(c *running) StepReport {
 		// it deferred still stands: the rest of the plan is skipped all the same.
 		r.Reraised, e.reraised = true, c.cause
 	}
-	rep := *r
+	st := r.Status
 	e.mu.Unlock()
-	if e.opts.Observer != nil {
-		e.opts.Observer.StepFinished(rep)
-	}
-	return rep
+	return st
+}
+
+// observeStep tells the Observer of step i, which ran.
+//
+//go:noinline
+func (e *Execution) observeStep(i int) {
+	e.mu.Lock()
+	r := e.report.Steps[i]
+	e.mu.Unlock()
+	e.opts.Observer.StepFinished(r)
 }
 
 // invoke runs the step under its policy. A panic, plain or deferred, becomes the
@@ -569,6 +619,17 @@ func (e *Execution) labelStep(step string) func() {
 
 func unlabel() { pprof.SetGoroutineLabels(context.Background()) }
 
+// stepLabel returns the func that labels the calling goroutine op=<step> while a
+// step runs (policy.Label's label), its label set built once, with the plan, not
+// looked up for every step.
+func stepLabel(step string) func(string) func() {
+	ctx := pprof.WithLabels(context.Background(), pprof.Labels(policy.LabelKey, step))
+	return func(string) func() {
+		pprof.SetGoroutineLabels(ctx)
+		return unlabel
+	}
+}
+
 // ActorLabelKey is the pprof label that names the actor whose step a goroutine
 // runs, with Options.LabelActor.
 const ActorLabelKey = "actor"
@@ -671,15 +732,6 @@ func (e *Execution) Report() *Report {
 	r.Steps = append([]StepReport(nil), e.report.Steps...)
 	r.Duration = time.Since(r.Start)
 	return &r
-}
-
-func (e *Execution) observeAll(rs []StepReport) {
-	if e.opts.Observer == nil {
-		return
-	}
-	for _, r := range rs {
-		e.opts.Observer.StepFinished(r)
-	}
 }
 
 // ReasonFrom returns the stop reason a step's ctx carries, or nil.

@@ -35,6 +35,7 @@ type Step struct {
 type Plan struct {
 	steps    []Step
 	deadline time.Duration
+	labels   []func(string) func() // per step: labels a goroutine op=<step> (see stepLabel)
 }
 
 // Validation errors, matched with errors.Is on the error NewPlan returns.
@@ -114,7 +115,11 @@ func NewPlanWithin(deadline time.Duration, steps ...Step) (*Plan, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return &Plan{steps: append([]Step(nil), steps...), deadline: deadline}, nil
+	p := &Plan{steps: append([]Step(nil), steps...), deadline: deadline, labels: make([]func(string) func(), len(steps))}
+	for i, s := range steps {
+		p.labels[i] = stepLabel(s.Name)
+	}
+	return p, nil
 }
 
 // MustPlan is NewPlan that panics on an invalid plan, for plans fixed in the source.

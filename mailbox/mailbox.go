@@ -258,6 +258,10 @@ func (m *Mailbox) posted(msg any) {
 	}
 }
 
+// received is not inlined: its loop would take room in run's frame, which every
+// message's handling, and a stop's, sits on.
+//
+//go:noinline
 func (m *Mailbox) received(msg any) {
 	for _, mw := range m.cfg.Middleware {
 		mw.MessageReceived(msg)

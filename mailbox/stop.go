@@ -378,10 +378,10 @@ func (m *Mailbox) control(c control, gen uint32) bool {
 // a step was abandoned: another goroutine carries on.
 func (m *Mailbox) steps(st *stopState, gen uint32) bool {
 	for {
-		r, more := st.exec.RunNext()
+		status, more := st.exec.Advance()
 		// A step abandoned as it returned: the goroutine that takes the mailbox
 		// over may not have been started yet (gen not changed), but it will be.
-		if m.gen.Load() != gen || r.Status == lifecycle.Abandoned {
+		if m.gen.Load() != gen || status == lifecycle.Abandoned {
 			return false
 		}
 		switch {

@@ -128,54 +128,121 @@ func RunInline[T any](i *Inline, op func(context.Context) (T, error)) (Outcome[T
 	return runInline[T](i, valueOp[T](op), op == nil)
 }
 
+// runInline is kept lean: an actor's step runs under it on a mailbox goroutine
+// whose stack starts at 2 KB, and every byte of this frame is a byte the op does
+// not have before the stack must grow (a copy of every frame on it). What is done
+// once before op (prepare) and once after it (settleInline) is in frames of its own.
 func runInline[T any, O operation[T]](i *Inline, op O, nilOp bool) (out Outcome[T], err error) {
-	i.mu.Lock()
-	p, name, ctx, bad, lever, cancelOwn := i.p, i.name, i.ctx, i.err, i.lever, i.cancel
-	i.mu.Unlock()
-	switch {
-	case ctx == nil:
-		return out, fmt.Errorf("%s: Inline not started", opName(name))
-	case nilOp:
-		return out, fmt.Errorf("%s: nil op", opName(name))
-	case bad != nil:
-		return out, fmt.Errorf("%s: %w", opName(name), bad)
+	var r inlineRun
+	if err := r.prepare(i, nilOp); err != nil {
+		return out, err
 	}
-	own := ctx
-	if i.timeout > 0 {
-		var cancel context.CancelFunc
-		own, cancel = context.WithTimeoutCause(own, i.timeout, ErrTimeout)
-		defer cancel()
+	defer r.cleanup(i)
+	v, opErr := op.call(r.own)
+	r.ended = true
+	out.Value = v
+	out.CancelRequested, err = r.settle(i, opErr)
+	return out, err
+}
+
+// inlineRun is one run of runInline: what prepare set up, and cleanup undoes.
+type inlineRun struct {
+	p         Policy
+	name      string
+	own       context.Context    // op's ctx: the Inline's, or a Timeout's child of it
+	cancelOwn context.CancelFunc // the Timeout's, or nil
+	unlink    func()             // an Abort lever's, or nil
+	undo      func()             // removes the label
+	ended     bool               // op returned
+}
+
+// prepare reads the run's settings and sets up its Timeout, Abort lever and label,
+// or says why op cannot run. What is rare is in frames of its own (notReady,
+// bounds), so that op and the label have the stack this one leaves.
+func (r *inlineRun) prepare(i *Inline, nilOp bool) error {
+	i.mu.Lock()
+	r.p, r.name, r.own = i.p, i.name, i.ctx
+	bad, label := i.err, i.label
+	bounded := i.timeout > 0 || i.lever != nil
+	i.mu.Unlock()
+	if r.own == nil || nilOp || bad != nil {
+		return notReady(r.name, r.own == nil, bad)
+	}
+	if bounded {
+		r.bounds(i)
+	}
+	if label != nil {
+		r.undo = label(r.name)
+	} else {
+		setLabel(r.name)
+		r.undo = unlabel
+	}
+	return nil
+}
+
+// notReady says why an op cannot run: the Inline was not started, op is nil, or an
+// option was bad.
+//
+//go:noinline
+func notReady(name string, notStarted bool, bad error) error {
+	switch {
+	case notStarted:
+		return fmt.Errorf("%s: Inline not started", opName(name))
+	case bad != nil:
+		return fmt.Errorf("%s: %w", opName(name), bad)
+	default:
+		return fmt.Errorf("%s: nil op", opName(name))
+	}
+}
+
+// bounds sets up the run's Timeout and Abort lever.
+//
+//go:noinline
+func (r *inlineRun) bounds(i *Inline) {
+	i.mu.Lock()
+	timeout, lever, cancel := i.timeout, i.lever, i.cancel
+	i.mu.Unlock()
+	if timeout > 0 {
+		r.own, r.cancelOwn = context.WithTimeoutCause(r.own, timeout, ErrTimeout)
 	}
 	if lever != nil {
-		defer pull(lever, cancelOwn)()
+		r.unlink = pull(lever, cancel)
 	}
-	undo := unlabel
-	if i.label != nil {
-		undo = i.label(name)
-	} else {
-		setLabel(name)
+}
+
+// cleanup is runInline's one deferred call. Under a deferred policy, a panic in op
+// is recovered and panicked again as a *PanicError, as Run does; under Plain it goes
+// on untouched. Either way the run is over (no later Request reaches op), and the
+// label, the lever and the Timeout are undone.
+func (r *inlineRun) cleanup(i *Inline) {
+	var v any
+	if r.p.Deferred() {
+		v = recover()
 	}
-	defer undo()
-	if p.Deferred() {
-		defer func() {
-			if v := recover(); v != nil {
-				if _, ok := v.(*PanicError); !ok {
-					v = &PanicError{Op: name, Value: v, Stack: debug.Stack()}
-				}
-				panic(v)
-			}
-		}()
+	if !r.ended { // op panicked or called Goexit: the run is over all the same
+		i.end()
 	}
-	ended := false
-	defer func() {
-		if !ended { // op panicked or called Goexit: the run is over all the same
-			i.end()
+	r.undo()
+	if r.unlink != nil {
+		r.unlink()
+	}
+	if r.cancelOwn != nil {
+		r.cancelOwn()
+	}
+	if v != nil {
+		if _, ok := v.(*PanicError); !ok {
+			v = &PanicError{Op: r.name, Value: v, Stack: debug.Stack()}
 		}
-	}()
-	v, opErr := op.call(own)
-	ended = true
+		panic(v)
+	}
+}
+
+// settle ends the run and classifies op's error as Run would.
+//
+//go:noinline
+func (r *inlineRun) settle(i *Inline, opErr error) (requested bool, err error) {
 	requested, cause := i.end()
-	out = Outcome[T]{Value: v, CancelRequested: requested}
+	p := r.p
 	var reraise, reraiseErr error
 	if requested && p == DeferReraise {
 		reraise, reraiseErr = cause, requestErr(cause)
@@ -184,13 +251,13 @@ func runInline[T any, O operation[T]](i *Inline, op O, nilOp bool) (out Outcome[
 	if p == Plain && requested {
 		cut = func(ownCause error) bool { return errors.Is(ownCause, cause) }
 	}
-	err = settle(name, p, opErr, own, cut, reraise, reraiseErr)
+	err = settle(r.name, p, opErr, r.own, cut, reraise, reraiseErr)
 	if ce, ok := err.(*CancelError); ok && ce.Origin == Caller && cause == context.DeadlineExceeded {
 		// The caller's deadline passed: op's ctx, cancelled by the request, says
 		// Canceled, but the error says what Run's would, and matches its Cause.
 		ce.ctxErr = context.DeadlineExceeded
 	}
-	return out, err
+	return requested, err
 }
 
 // end marks the run over, so that no later Request, Abort or timer reaches op's ctx,
