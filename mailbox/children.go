@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -172,6 +173,15 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 			if done := total - a.left; done-reported >= every {
 				reported = done
 				lifecycle.ReportProgress(ctx, "children stopped", done, total)
+			}
+			if m.sysCount.Load() == 0 {
+				// Nothing yet: let the children run first. Their notices then come
+				// a batch at a time, not one wake-up of this goroutine each (a
+				// park and a wake-up cost more than a stop's own work).
+				runtime.Gosched()
+				if m.sysCount.Load() > 0 {
+					continue
+				}
 			}
 			select {
 			case <-sig:
