@@ -163,7 +163,7 @@ func (c Component[A]) Props() (*actor.Props, error) {
 	}
 	newActor := c.New
 	opts := append(append([]actor.PropsOption{}, c.Options...), actor.WithMailbox(producer))
-	return actor.PropsFromProducer(func() actor.Actor { return &guard[A]{inner: newActor()} }, opts...), nil
+	return actor.PropsFromProducer(func() actor.Actor { return newGuard(newActor()) }, opts...), nil
 }
 
 // setsMailbox reports whether opts set a mailbox producer. protoactor keeps it in an
