@@ -97,10 +97,12 @@ func (r Receipt) Interrupted() bool { return r.Step != "" && !r.Deferred }
 // after being forced is abandoned: reported as such, and the Observer told, so the
 // owner can carry on without it. Go cannot kill a goroutine; this is the honest rung.
 type Execution struct {
-	plan   *Plan
-	reason *Reason
-	opts   Options
-	base   execCtx // every step's ctx derives from it
+	plan         *Plan
+	reason       *Reason
+	abandonAfter time.Duration // Options'
+	observer     Observer      // Options'
+	labelActor   bool          // Options'
+	base         execCtx       // every step's ctx derives from it
 
 	mu           sync.Mutex
 	next         int      // index of the next step to consider
@@ -120,8 +122,8 @@ type Execution struct {
 
 	// The steps take turns with one running, too, while nothing can still reach
 	// the last one: it had no abandon timer (no force), and was not abandoned.
-	first running  // the first step's
-	free  *running // the one the next step may take, or nil
+	// The first is allocated with the execution (newExecution), if it has steps.
+	free *running // the one the next step may take, or nil
 }
 
 type execKey struct{}
@@ -149,8 +151,8 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 		opts.ID = NewStopID()
 	}
 	e := newExecution(len(p.steps))
-	e.plan, e.reason, e.opts = p, reason, opts
-	e.free = &e.first
+	e.plan, e.reason = p, reason
+	e.abandonAfter, e.observer, e.labelActor = opts.AbandonAfter, opts.Observer, opts.LabelActor
 	e.base = execCtx{Context: context.Background(), e: e}
 	if opts.Context != nil {
 		e.base.Context = opts.Context
@@ -171,9 +173,9 @@ func (p *Plan) Start(reason *Reason, opts Options) *Execution {
 	return e
 }
 
-// newExecution returns an Execution with a Report of n StepReports. For the short
-// plans most components have, the execution, its report and the report's steps are
-// one allocation.
+// newExecution returns an Execution with a Report of n StepReports and, if n > 0,
+// the running its first step takes. For the short plans most components have, all
+// of it is one allocation, and a plan without steps carries no running.
 func newExecution(n int) *Execution {
 	switch n {
 	case 0:
@@ -188,35 +190,44 @@ func newExecution(n int) *Execution {
 			Execution
 			r     Report
 			steps [1]StepReport
+			first running
 		})
-		x.r.Steps, x.report = x.steps[:], &x.r
+		x.r.Steps, x.report, x.free = x.steps[:], &x.r, &x.first
 		return &x.Execution
 	case 2:
 		x := new(struct {
 			Execution
 			r     Report
 			steps [2]StepReport
+			first running
 		})
-		x.r.Steps, x.report = x.steps[:], &x.r
+		x.r.Steps, x.report, x.free = x.steps[:], &x.r, &x.first
 		return &x.Execution
 	case 3:
 		x := new(struct {
 			Execution
 			r     Report
 			steps [3]StepReport
+			first running
 		})
-		x.r.Steps, x.report = x.steps[:], &x.r
+		x.r.Steps, x.report, x.free = x.steps[:], &x.r, &x.first
 		return &x.Execution
 	case 4:
 		x := new(struct {
 			Execution
 			r     Report
 			steps [4]StepReport
+			first running
 		})
-		x.r.Steps, x.report = x.steps[:], &x.r
+		x.r.Steps, x.report, x.free = x.steps[:], &x.r, &x.first
 		return &x.Execution
 	}
-	return &Execution{report: &Report{Steps: make([]StepReport, n)}}
+	x := new(struct {
+		Execution
+		first running
+	})
+	x.report, x.free = &Report{Steps: make([]StepReport, n)}, &x.first
+	return &x.Execution
 }
 
 // Run runs the whole plan in the caller's goroutine and returns its report. When ctx
@@ -301,7 +312,7 @@ func (e *Execution) advance() (int, Status, bool) {
 		e.mu.Unlock()
 		e.observeSkipped(from, i)
 		st := e.record(c, invoke(c))
-		if e.opts.Observer != nil && st != Abandoned {
+		if e.observer != nil && st != Abandoned {
 			e.observeStep(i)
 		}
 		return i, st, true
@@ -322,14 +333,14 @@ func (e *Execution) advance() (int, Status, bool) {
 //
 //go:noinline
 func (e *Execution) observeSkipped(from, to int) {
-	if e.opts.Observer == nil {
+	if e.observer == nil {
 		return
 	}
 	for i := from; i < to; i++ {
 		e.mu.Lock()
 		r := e.report.Steps[i]
 		e.mu.Unlock()
-		e.opts.Observer.StepFinished(r)
+		e.observer.StepFinished(r)
 	}
 }
 
@@ -367,8 +378,8 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 	timeout := s.Timeout
 	if e.forced != nil {
 		c.underForce = true
-		if timeout == 0 || timeout > e.opts.AbandonAfter {
-			timeout = e.opts.AbandonAfter
+		if timeout == 0 || timeout > e.abandonAfter {
+			timeout = e.abandonAfter
 		}
 	}
 	if timeout > 0 {
@@ -380,7 +391,7 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 		n++
 	}
 	label := e.plan.labels[i]
-	if e.opts.LabelActor {
+	if e.labelActor {
 		label = e.labelStep
 	}
 	c.inline.Start(s.Policy, s.Name, e.stepCtx, e.stepCancel, label, opts[:n]...)
@@ -396,7 +407,7 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 		e.pending, e.pendingCause = 0, nil
 	}
 	if c.underForce {
-		c.armAbandonLocked(2 * e.opts.AbandonAfter)
+		c.armAbandonLocked(2 * e.abandonAfter)
 	}
 	e.cur = c
 	r := &e.report.Steps[i]
@@ -449,7 +460,7 @@ func (e *Execution) observeStep(i int) {
 	e.mu.Lock()
 	r := e.report.Steps[i]
 	e.mu.Unlock()
-	e.opts.Observer.StepFinished(r)
+	e.observer.StepFinished(r)
 }
 
 // invoke runs the step under its policy. A panic, plain or deferred, becomes the
@@ -570,7 +581,7 @@ func (e *Execution) Force(cause error) Forcing {
 		if !c.forced {
 			c.forced = true
 			c.inline.Abort(fc) // a no-op if a request cancelled it first: the step stays Interrupted
-			c.armAbandonLocked(e.opts.AbandonAfter)
+			c.armAbandonLocked(e.abandonAfter)
 		}
 	}
 	return f
@@ -606,14 +617,14 @@ func (e *Execution) abandon(c *running) {
 	r.Goroutine = e.goroutine(c.step.Name)
 	rep := *r
 	e.mu.Unlock()
-	if e.opts.Observer != nil {
-		e.opts.Observer.Abandoned(rep)
+	if e.observer != nil {
+		e.observer.Abandoned(rep)
 	}
 }
 
 // labelStep labels the calling goroutine op=<step> actor=<Actor> (see LabelActor).
 func (e *Execution) labelStep(step string) func() {
-	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels(policy.LabelKey, step, ActorLabelKey, e.opts.Actor)))
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels(policy.LabelKey, step, ActorLabelKey, e.report.Actor)))
 	return unlabel
 }
 
@@ -637,8 +648,8 @@ const ActorLabelKey = "actor"
 // goroutine is how a goroutine profile shows the goroutine that runs step.
 func (e *Execution) goroutine(step string) string {
 	g := policy.LabelKey + "=" + step
-	if e.opts.LabelActor {
-		g += " " + ActorLabelKey + "=" + e.opts.Actor
+	if e.labelActor {
+		g += " " + ActorLabelKey + "=" + e.report.Actor
 	}
 	return g
 }

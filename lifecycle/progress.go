@@ -107,8 +107,8 @@ func ReportProgressOf(ctx context.Context, p Progress) {
 	c.progress = &p
 	step := c.step.Name // c is the next step's once this one is over
 	e.mu.Unlock()
-	if e.opts.Observer != nil {
-		e.opts.Observer.Progress(step, p)
+	if e.observer != nil {
+		e.observer.Progress(step, p)
 	}
 }
 
