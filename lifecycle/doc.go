@@ -21,8 +21,9 @@
 //
 // An [Execution] runs a plan for a [Reason]:
 //
-//  1. Steps run in order, each at most once, on the goroutine that calls RunNext
-//     (an actor's own), each through a [policy.Inline] under its own policy,
+//  1. Steps run in order, each at most once, on the goroutine that calls
+//     [Execution.RunNext] or [Execution.Advance] (an actor's own; Advance returns
+//     the step's status alone), each through a [policy.Inline] under its own policy,
 //     Timeout and Grace: no policy starts a goroutine. Its ctx carries the Reason
 //     ([ReasonFrom]) and takes progress ([ReportProgress], [ReportProgressOf]) and a
 //     partial result ([RecordPartial]).

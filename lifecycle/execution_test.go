@@ -279,3 +279,61 @@ func reportNames(reps []lifecycle.StepReport) []string {
 	}
 	return out
 }
+
+// Advance runs a plan exactly as RunNext does (the same steps, skips, report and
+// Observer calls), and returns the status of the step each call ran.
+func TestAdvanceIsRunNextWithoutTheReport(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		steps := func(requested chan struct{}) []lifecycle.Step {
+			return []lifecycle.Step{
+				step("drain", policy.DeferFlag, ok),
+				step("flush", policy.Plain, fail),
+				step("disconnect", policy.DeferReraise, func(context.Context) error {
+					requested <- struct{}{} // a request comes while it runs: re-raised after it
+					<-requested
+					return nil
+				}),
+				step("close", policy.Plain, ok), // skipped by the re-raise
+				always("log", policy.Plain, ok),
+			}
+		}
+		type run struct {
+			obs      *recorder
+			statuses []lifecycle.Status
+			report   *lifecycle.Report
+		}
+		drive := func(next func(e *lifecycle.Execution) (lifecycle.Status, bool)) run {
+			requested := make(chan struct{})
+			r := run{obs: &recorder{}}
+			e := mustPlan(t, steps(requested)...).Start(reason, lifecycle.Options{Observer: r.obs})
+			go func() {
+				<-requested
+				e.Cancel(errors.New("shutdown"))
+				requested <- struct{}{}
+			}()
+			for {
+				s, more := next(e)
+				if !more {
+					break
+				}
+				r.statuses = append(r.statuses, s)
+			}
+			r.report = e.Report()
+			return r
+		}
+		byRunNext := drive(func(e *lifecycle.Execution) (lifecycle.Status, bool) {
+			r, more := e.RunNext()
+			return r.Status, more
+		})
+		byAdvance := drive((*lifecycle.Execution).Advance)
+
+		want := []lifecycle.Status{lifecycle.Completed, lifecycle.Failed, lifecycle.Completed, lifecycle.Completed}
+		assert.Equal(t, want, byRunNext.statuses, "drain, flush, disconnect, log: close is skipped, not run")
+		assert.Equal(t, want, byAdvance.statuses)
+		assert.Equal(t, byRunNext.report.String(), byAdvance.report.String())
+		assert.Equal(t, byRunNext.obs.finishedNames(), byAdvance.obs.finishedNames())
+		assert.Equal(t, []string{"drain", "flush", "disconnect", "close", "log"}, byAdvance.obs.finishedNames(),
+			"the Observer hears of every step, the skipped one too, in order")
+		assert.Equal(t, lifecycle.Skipped, statuses(byAdvance.report)["close"])
+	})
+}

@@ -415,12 +415,15 @@ func (m *Mailbox) failed(reason, msg any) {
 	}
 }
 
-// growStack grows the calling goroutine's stack from its initial 2 KB to 4 KB. A
-// stopping mailbox's goroutine needs more than 2 KB (a deferred step's wait, an
-// EventStream publish, protoactor's stop handlers, each under the run loop), and a
-// stack grows by copying every frame on it, looking up each frame's pointer maps:
-// the deeper it is when it outgrows its stack, the more that costs. Grown here, at
-// the top of process, the copy has two frames to move instead of a dozen.
+// growStack grows the calling goroutine's stack from its initial 2 KB to 4 KB. The
+// engine's path to a step fits in 2 KB (lifecycle.Execution.Advance and policy's
+// runInline keep their frames small for that), but the hand-over to protoactor does
+// not: protoactor's stop handlers (Stopping and Stopped through Receive, the
+// Terminated to the parent) sit under the run loop, and its InvokeUserMessage alone
+// takes 400 bytes of frame. A stack grows by copying every frame on it, looking up
+// each frame's pointer maps: the deeper it is when it outgrows its stack, the more
+// that costs. Grown here, at the top of process, the copy has two frames to move
+// instead of a dozen.
 //
 //go:noinline
 func growStack(i int) byte {
