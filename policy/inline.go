@@ -166,7 +166,7 @@ func (r *inlineRun) prepare(i *Inline, nilOp bool) error {
 	bounded := i.timeout > 0 || i.lever != nil
 	i.mu.Unlock()
 	if r.own == nil || nilOp || bad != nil {
-		return notReady(r.name, r.own == nil, bad)
+		return notReady(r.name, r.own == nil, nilOp, bad)
 	}
 	if bounded {
 		r.bounds(i)
@@ -184,14 +184,14 @@ func (r *inlineRun) prepare(i *Inline, nilOp bool) error {
 // option was bad.
 //
 //go:noinline
-func notReady(name string, notStarted bool, bad error) error {
+func notReady(name string, notStarted, nilOp bool, bad error) error {
 	switch {
 	case notStarted:
 		return fmt.Errorf("%s: Inline not started", opName(name))
-	case bad != nil:
-		return fmt.Errorf("%s: %w", opName(name), bad)
-	default:
+	case nilOp:
 		return fmt.Errorf("%s: nil op", opName(name))
+	default:
+		return fmt.Errorf("%s: %w", opName(name), bad)
 	}
 }
 
