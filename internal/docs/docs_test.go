@@ -85,3 +85,38 @@ func TestEveryExampleTheSeedsTableLinksToExists(t *testing.T) {
 		assert.Contains(t, string(src), "func "+name+"()", "%s is in %s", name, file)
 	}
 }
+
+// Every figure the README's Costs section quotes (a ratio, a time, a size, an
+// added ns) comes from the committed report, docs/perf/README.md, which go run
+// ./bench/report writes: none is typed in by hand or kept from an earlier run.
+func TestTheREADMEsCostsComeFromTheCommittedReport(t *testing.T) {
+	r := root(t)
+	readme, err := os.ReadFile(filepath.Join(r, "README.md"))
+	require.NoError(t, err)
+	report, err := os.ReadFile(filepath.Join(r, "docs", "perf", "README.md"))
+	require.NoError(t, err)
+	costs := string(readme)
+	start := strings.Index(costs, "\n## Costs\n")
+	require.GreaterOrEqual(t, start, 0, "the README has a Costs section")
+	costs = costs[start+1:]
+	if end := strings.Index(costs, "\n## "); end >= 0 {
+		costs = costs[:end]
+	}
+	figure := regexp.MustCompile(`\+?\d+(\.\d+)?(x| µs| ns| B)\b`)
+	var checked int
+	for _, line := range strings.Split(costs, "\n") {
+		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| what") {
+			continue // the table's rows hold the figures; its prose says where they come from
+		}
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 {
+			continue
+		}
+		for _, f := range figure.FindAllString(cells[2], -1) { // the figure column, not the target's
+			checked++
+			assert.True(t, strings.Contains(string(report), f),
+				"the README quotes %s (%q), which docs/perf/README.md does not have", f, strings.TrimSpace(cells[1]))
+		}
+	}
+	assert.Greater(t, checked, 20, "the Costs table quotes the report's figures")
+}
