@@ -17,7 +17,7 @@ type guard[A actor.Actor] struct{ inner A }
 
 func newGuard[A actor.Actor](inner A) *guard[A] { return &guard[A]{inner: inner} }
 
-// Receive passes every message on; only the stop handlers' run under a recover,
+// Receive passes every message on; only the stop handlers run under a recover,
 // in a frame of their own, so that every other message pays for nothing more
 // than the type switch.
 func (g *guard[A]) Receive(c actor.Context) {

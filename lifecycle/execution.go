@@ -50,14 +50,14 @@ type Options struct {
 // Observer hears what an Execution does. Its methods must be quick and must not call
 // back into the Execution.
 type Observer interface {
-	// StepFinished is called on the goroutine that called RunNext, once per step
-	// that ran or was skipped.
+	// StepFinished is called on the goroutine that called RunNext (or Advance),
+	// once per step that ran or was skipped.
 	StepFinished(r StepReport)
 	// Progress is called on the goroutine of the step that reported it.
 	Progress(step string, p Progress)
 	// Abandoned is called on a timer's goroutine when a step is abandoned. The
-	// goroutine blocked in RunNext for that step is stuck: the owner of the
-	// execution should carry on from another goroutine.
+	// goroutine blocked in RunNext (or Advance) for that step is stuck: the owner
+	// of the execution should carry on from another goroutine.
 	Abandoned(r StepReport)
 }
 
@@ -357,8 +357,15 @@ func (e *Execution) skipReasonLocked(s *Step) error {
 
 func (e *Execution) startLocked(i int, s *Step) *running {
 	// The step's start is the stop's plus the time since, by the monotonic clock:
-	// one clock read rather than time.Now's two.
-	now := e.report.Start.Add(time.Since(e.report.Start))
+	// one clock read rather than time.Now's two. A Start without a monotonic
+	// reading (Options.Start from elsewhere) would time the steps by the wall
+	// clock: then it is time.Now.
+	now := e.report.Start
+	if now == now.Round(0) {
+		now = time.Now()
+	} else {
+		now = now.Add(time.Since(now))
+	}
 	c := e.free
 	if c != nil {
 		// Reused field by field: its Inline is started again below, and nothing of

@@ -337,3 +337,16 @@ func TestAdvanceIsRunNextWithoutTheReport(t *testing.T) {
 		assert.Equal(t, lifecycle.Skipped, statuses(byAdvance.report)["close"])
 	})
 }
+
+// Steps are timed by the monotonic clock, as Go times durations, even when
+// Options.Start comes without a monotonic reading (a time from elsewhere): a step's
+// Start carries one, so its Duration does not follow the wall clock's adjustments.
+func TestStepsAreTimedByTheMonotonicClock(t *testing.T) {
+	for _, start := range []time.Time{{}, time.Now(), time.Now().Round(0)} {
+		e := mustPlan(t, step("close", policy.Plain, ok)).Start(reason, lifecycle.Options{Start: start})
+		r, more := e.RunNext()
+		require.True(t, more)
+		assert.NotEqual(t, r.Start.Round(0), r.Start, "the step's Start has a monotonic reading (Options.Start %v)", start)
+		assert.False(t, r.Start.Before(e.Report().Start), "a step starts after its stop")
+	}
+}

@@ -180,6 +180,10 @@ func (m *Mailbox) stopChildren(ctx context.Context) error {
 				// park and a wake-up cost more than a stop's own work).
 				runtime.Gosched()
 				if m.sysCount.Load() > 0 {
+					select { // the signal of what came: the loop takes it now
+					case <-sig:
+					default:
+					}
 					continue
 				}
 			}

@@ -131,13 +131,13 @@ func RunInline[T any](i *Inline, op func(context.Context) (T, error)) (Outcome[T
 // runInline is kept lean: an actor's step runs under it on a mailbox goroutine
 // whose stack starts at 2 KB, and every byte of this frame is a byte the op does
 // not have before the stack must grow (a copy of every frame on it). What is done
-// once before op (prepare) and once after it (settleInline) is in frames of its own.
+// once before op (prepare) and once after it (settle) is in frames of its own.
 func runInline[T any, O operation[T]](i *Inline, op O, nilOp bool) (out Outcome[T], err error) {
 	var r inlineRun
+	defer r.cleanup(i) // before prepare: a panic in a label func undoes the Timeout and the lever
 	if err := r.prepare(i, nilOp); err != nil {
 		return out, err
 	}
-	defer r.cleanup(i)
 	v, opErr := op.call(r.own)
 	r.ended = true
 	out.Value = v
@@ -152,24 +152,26 @@ type inlineRun struct {
 	own       context.Context    // op's ctx: the Inline's, or a Timeout's child of it
 	cancelOwn context.CancelFunc // the Timeout's, or nil
 	unlink    func()             // an Abort lever's, or nil
-	undo      func()             // removes the label
+	undo      func()             // removes the label, once set
+	ready     bool               // op may run: prepare has begun to set it up
 	ended     bool               // op returned
 }
 
-// prepare reads the run's settings and sets up its Timeout, Abort lever and label,
-// or says why op cannot run. What is rare is in frames of its own (notReady,
-// bounds), so that op and the label have the stack this one leaves.
+// prepare reads the run's settings, all under one lock, and sets up its Timeout,
+// Abort lever and label, or says why op cannot run. What is rare is in frames of
+// its own (notReady, bounds), so that op and the label have the stack this one
+// leaves.
 func (r *inlineRun) prepare(i *Inline, nilOp bool) error {
 	i.mu.Lock()
 	r.p, r.name, r.own = i.p, i.name, i.ctx
-	bad, label := i.err, i.label
-	bounded := i.timeout > 0 || i.lever != nil
+	bad, label, timeout, lever, cancel := i.err, i.label, i.timeout, i.lever, i.cancel
 	i.mu.Unlock()
 	if r.own == nil || nilOp || bad != nil {
 		return notReady(r.name, r.own == nil, nilOp, bad)
 	}
-	if bounded {
-		r.bounds(i)
+	r.ready = true
+	if timeout > 0 || lever != nil {
+		r.bounds(timeout, lever, cancel)
 	}
 	if label != nil {
 		r.undo = label(r.name)
@@ -198,10 +200,7 @@ func notReady(name string, notStarted, nilOp bool, bad error) error {
 // bounds sets up the run's Timeout and Abort lever.
 //
 //go:noinline
-func (r *inlineRun) bounds(i *Inline) {
-	i.mu.Lock()
-	timeout, lever, cancel := i.timeout, i.lever, i.cancel
-	i.mu.Unlock()
+func (r *inlineRun) bounds(timeout time.Duration, lever context.Context, cancel context.CancelCauseFunc) {
 	if timeout > 0 {
 		r.own, r.cancelOwn = context.WithTimeoutCause(r.own, timeout, ErrTimeout)
 	}
@@ -215,14 +214,19 @@ func (r *inlineRun) bounds(i *Inline) {
 // on untouched. Either way the run is over (no later Request reaches op), and the
 // label, the lever and the Timeout are undone.
 func (r *inlineRun) cleanup(i *Inline) {
+	if !r.ready {
+		return // op could not run: nothing was set up
+	}
 	var v any
 	if r.p.Deferred() {
 		v = recover()
 	}
-	if !r.ended { // op panicked or called Goexit: the run is over all the same
+	if !r.ended { // op (or a label func) panicked, or op called Goexit: the run is over all the same
 		i.end()
 	}
-	r.undo()
+	if r.undo != nil {
+		r.undo()
+	}
 	if r.unlink != nil {
 		r.unlink()
 	}

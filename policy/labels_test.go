@@ -5,8 +5,11 @@ package policy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -125,4 +128,31 @@ func TestNamesPastTheLabelCacheAreLabelledToo(t *testing.T) {
 func park(started chan<- struct{}, release <-chan struct{}) {
 	close(started)
 	<-release
+}
+
+// A label func that panics (Inline.Start takes one from its caller) leaves nothing
+// behind: the run is over, and its Abort lever and Timeout are undone, so that
+// neither reaches the caller's ctx afterwards.
+func TestAPanickingLabelFuncLeavesNothingBehind(t *testing.T) {
+	for _, p := range policies {
+		t.Run(p.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancelCause(context.Background())
+				lever, pullLever := context.WithCancelCause(context.Background())
+				var i policy.Inline
+				i.Start(p, "flush", ctx, cancel, func(string) func() { panic("label") },
+					policy.Abort(lever), policy.Timeout(time.Second))
+				ran := false
+				assert.Panics(t, func() {
+					_, _ = i.Do(func(context.Context) error { ran = true; return nil })
+				})
+				assert.False(t, ran, "op does not run when its label cannot be set")
+				pullLever(errors.New("too late"))
+				i.Request(errors.New("too late too"))
+				time.Sleep(2 * time.Second) // past the Timeout, in the bubble's fake time
+				synctest.Wait()
+				assert.NoError(t, ctx.Err(), "the run is over: no lever, request or timer reaches the caller's ctx")
+			})
+		})
+	}
 }

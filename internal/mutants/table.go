@@ -25,7 +25,7 @@ goes on only if the generation is still its own.`,
 			"owner = m.gen.Load() == gen // still ours: let process go on",
 			"owner = true // still ours: let process go on"}},
 		equivalent: `The generation changes only when a step is abandoned, while the goroutine that
-ran it is inside Execution.RunNext; a panic there is recovered by lifecycle.invoke (the step's
+ran it is inside Execution.Advance; a panic there is recovered by lifecycle.invoke (the step's
 own) or by pumped (a notice the Children step handed to Receive), an abandoned step's late
 return publishes nothing, and control's generation check (mutant
 abandoned-goroutine-carries-on) returns before anything else runs. No panic can reach this
