@@ -60,6 +60,6 @@
 // Most code needs [Plan], [Step], [NewPlan], [Report] and the helpers a step calls
 // ([ReasonFrom], [ReportProgress], [RecordPartial]); [Plan.Run] runs a plan without
 // actors. [Execution], [Options], [Observer], [Receipt], [Forcing] and [State] are
-// the engine package mailbox drives, one step per message to self; they are
+// the engine package mailbox drives on each actor's goroutine; they are
 // exported for runtimes of your own, and most programs never see them.
 package lifecycle

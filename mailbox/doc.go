@@ -19,7 +19,9 @@
 //     boundary: what came before it is handled, what is behind it is refused at
 //     once, whether the pill begins the stop or a stop under way meets it in its
 //     drain. A pill that finds the actor stopping is refused, and counted.
-//  3. The steps run one per message to self, each under its policy. Every later
+//  3. The steps run in turn on the actor's goroutine, each under its policy; a
+//     system message that waits between two steps (a child's notice) goes first,
+//     and the next step follows it as a message to self. Every later
 //     Stop or Restart is a cancellation request, delivered at once to the running
 //     step from the sender's goroutine, since the actor's goroutine is busy running
 //     it; the parent, and the requester, get a DeferredCancel or Interrupted notice.
@@ -29,9 +31,10 @@
 //     deadline (StopBy, and the Shutdown of package actor) has the smaller of
 //     its budget and the deadline's, less a reserve for the force and what follows
 //     it (the forced step's return, each Always step, the abandonments), and an
-//     AbandonAfter shrunk to fit (Fit); its children inherit the deadline. A step that does not return an AbandonAfter
-//     after its force is abandoned: a fresh goroutine takes the mailbox over, and
-//     the stuck one leaves it alone if its step ever returns.
+//     AbandonAfter shrunk to fit (Fit); its children inherit the deadline. A step
+//     that does not return an AbandonAfter after its force is abandoned: a fresh
+//     goroutine takes the mailbox over, and the stuck one leaves it alone if its
+//     step ever returns.
 //  5. When the plan is over, what is left in the queue is refused, protoactor gets
 //     its Stop (or Restart), and the report, with every child's, goes to the parent
 //     as a Finished notice before protoactor's Terminated.
