@@ -204,6 +204,50 @@ func TestAStoppingParentHearsItsChildrensNoticesDuringItsChildrenStep(t *testing
 	}
 }
 
+// A system message that comes while a step runs (here a child's Finished and
+// Terminated, from a child stopped on its own) is handled before the next step:
+// the steps run in turn on the actor's goroutine, and one that waits goes first.
+func TestANoticeThatComesDuringAStepIsHeardBeforeTheNextStep(t *testing.T) {
+	sys := newSystem()
+	var mu sync.Mutex
+	var order []string
+	add := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
+	inHold, release := make(chan struct{}), make(chan struct{})
+	plan := lifecycle.MustPlan(
+		lifecycle.Step{Name: "hold", Run: func(context.Context) error {
+			add("hold")
+			close(inHold)
+			<-release
+			return nil
+		}},
+		lifecycle.Step{Name: "next", Run: func(context.Context) error { add("next"); return nil }},
+		mailbox.ChildrenStep(policy.DeferFlag, 0),
+	)
+	kids := make(chan *actor.PID, 1)
+	child := props(t, mailbox.Config{}, func(actor.Context) {})
+	pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, func(c actor.Context) {
+		switch c.Message().(type) {
+		case *actor.Started:
+			kids <- c.Spawn(child)
+		case *mailbox.Finished:
+			add("finished")
+		case *actor.Terminated:
+			add("terminated")
+		}
+	}))
+	kid := recv(t, kids, "the child to be spawned")
+	km := mailbox.Of(sys, kid)
+	require.NotNil(t, km)
+	sys.Root.Stop(pid)
+	recv(t, inHold, "the hold step")
+	stopped(t, km.Stop(nil, nil), "the child") // its Finished and Terminated now wait in the parent's queue
+	close(release)
+	stopped(t, mb.Ticket(), "the parent")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"hold", "finished", "terminated", "next"}, order)
+}
+
 type atomicString struct {
 	mu sync.Mutex
 	s  string

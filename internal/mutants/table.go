@@ -92,6 +92,12 @@ it sees each child's Terminated as the actor handles it.`,
 		"mailbox/children.go",
 		"for m.pumpSystem(ctx, gen); !until(); m.pumpSystem(ctx, gen) {",
 		"for _ = gen; !until(); {"),
+	one("steps-run-past-a-waiting-notice",
+		`The steps run in turn on the actor's goroutine; a system message that waits between
+two steps (a child's notice) goes first, and the next step follows it (mailbox/doc.go).`,
+		"mailbox/stop.go",
+		"case m.sysCount.Load() > 0:\n\t\t\tm.pushSys(ctlStep)",
+		"case false:\n\t\t\tm.pushSys(ctlStep)"),
 	one("schedule-allocates",
 		`In the Running phase a message costs no allocation (mailbox/doc.go): a method value
 taken on each schedule allocates.`,
