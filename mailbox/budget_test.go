@@ -212,3 +212,34 @@ func TestABrutalBudgetNeverDrains(t *testing.T) {
 		require.ErrorIs(t, rep.Forced, mailbox.ErrBrutal)
 	}
 }
+
+// StopBy's children inherit its deadline: the Children step asks each child to
+// stop by the same deadline, so the child's stop is fitted to it too (its
+// AbandonAfter shrinks to fit, as its parent's does), not left to its own budget.
+func TestTheChildrenOfAStopByInheritItsDeadline(t *testing.T) {
+	sys := newSystem()
+	inStep, release := make(chan struct{}), make(chan struct{})
+	childPlan := lifecycle.MustPlan(lifecycle.Step{Name: "flush", Policy: policy.DeferFlag, Run: func(context.Context) error {
+		close(inStep)
+		<-release
+		return nil
+	}})
+	kids := make(chan *actor.PID, 1)
+	child := props(t, mailbox.Config{Plan: childPlan}, func(actor.Context) {})
+	_, mb := spawn(t, sys, props(t, mailbox.Config{}, func(c actor.Context) {
+		if _, ok := c.Message().(*actor.Started); ok {
+			kids <- c.Spawn(child)
+		}
+	}))
+	km := mailbox.Of(sys, recv(t, kids, "the child to be spawned"))
+	require.NotNil(t, km)
+	require.Equal(t, lifecycle.DefaultAbandonAfter, km.AbandonAfter(), "the child's own AbandonAfter")
+
+	tk := mb.StopBy(time.Now().Add(2*time.Second), nil, nil)
+	recv(t, inStep, "the child's step")
+	left := km.Ticket().AbandonAfter()
+	close(release)
+	stopped(t, tk, "the parent")
+	assert.Less(t, left, lifecycle.DefaultAbandonAfter, "the child's stop is fitted to its parent's deadline")
+	assert.LessOrEqual(t, left, tk.AbandonAfter(), "fitted as its parent's is, to no more time than its parent had left")
+}

@@ -98,6 +98,17 @@ two steps (a child's notice) goes first, and the next step follows it (mailbox/d
 		"mailbox/stop.go",
 		"case m.sysCount.Load() > 0:\n\t\t\tm.pushSys(ctlStep)",
 		"case false:\n\t\t\tm.pushSys(ctlStep)"),
+	{
+		name: "children-do-not-inherit-the-deadline",
+		promise: `A stop that must end by an outer deadline (StopBy, Shutdown) asks its children to
+stop by the same deadline (mailbox/doc.go): their stops are fitted to it too.`,
+		edits: []edit{
+			{"mailbox/children.go", "\t\"sync\"\n", "\t\"sync\"\n\t\"time\"\n"},
+			{"mailbox/children.go",
+				"outer := st.outer // the children must end by the parent's deadline too",
+				"outer := time.Time{} // the children must end by the parent's deadline too"},
+		},
+	},
 	one("schedule-allocates",
 		`In the Running phase a message costs no allocation (mailbox/doc.go): a method value
 taken on each schedule allocates.`,
