@@ -182,3 +182,50 @@ func TestDefaultAbandonAfterAppliesWhenOptionsLeaveItZero(t *testing.T) {
 		<-first
 	})
 }
+
+// An abandoned step that goes on and reports progress, or records a partial result,
+// while a later Always step runs does not have them recorded as the running step's:
+// it is not the step whose ctx this is.
+func TestAnAbandonedStepsLateProgressIsNotTheRunningStepsProgress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		obs := &recorder{}
+		release, reported := make(chan struct{}), make(chan struct{})
+		inFlush, flushed := make(chan struct{}), make(chan struct{})
+		e := mustPlan(t,
+			step("stuck", policy.DeferFlag, func(ctx context.Context) error {
+				<-release
+				lifecycle.ReportProgress(ctx, "stuck, late", 1, 2)
+				lifecycle.RecordPartial(ctx, "stuck's, late")
+				close(reported)
+				return nil
+			}),
+			always("flush", policy.Plain, func(ctx context.Context) error {
+				close(inFlush)
+				<-flushed
+				lifecycle.ReportProgress(ctx, "flushing", 1, 1)
+				return nil
+			}),
+		).Start(reason, lifecycle.Options{AbandonAfter: abandonAfter, Observer: obs})
+
+		first := runNextIn(e)
+		synctest.Wait()
+		e.Force(errDeadline)
+		time.Sleep(abandonAfter)
+		synctest.Wait()
+		require.Len(t, obs.abandonedCopy(), 1, "the stuck step is abandoned")
+
+		second := runNextIn(e) // the owner carries on: flush runs
+		<-inFlush
+		close(release) // the abandoned step reports while flush runs
+		<-reported
+		assert.Nil(t, e.Snapshot().Progress, "flush has reported nothing yet")
+		assert.Empty(t, obs.progressCopy(), "the Observer hears nothing of the abandoned step's report")
+		close(flushed)
+		r := (<-second).r
+		require.Equal(t, "flush", r.Name)
+		require.NotNil(t, r.Progress)
+		assert.Equal(t, "flushing", r.Progress.Message, "flush's progress is its own")
+		assert.Nil(t, r.Partial, "and so is its partial result: it recorded none")
+		<-first
+	})
+}

@@ -102,7 +102,7 @@ type Execution struct {
 	abandonAfter time.Duration // Options'
 	observer     Observer      // Options'
 	labelActor   bool          // Options'
-	base         execCtx       // every step's ctx derives from it
+	base         execCtx       // the first generation of the steps' ctx derives from it
 
 	mu           sync.Mutex
 	next         int      // index of the next step to consider
@@ -116,9 +116,12 @@ type Execution struct {
 	report       *Report
 
 	// The steps share one ctx until a request, a Grace or a force cancels it: a
-	// plan costs an allocation or two, not a few per step.
+	// plan costs an allocation or two, not a few per step. Each new one is a new
+	// generation (gen: base for the first), so that a step abandoned with an older
+	// one is not taken for the step running now (ReportProgress, RecordPartial).
 	stepCtx    context.Context
 	stepCancel context.CancelCauseFunc
+	gen        *execCtx
 
 	// The steps take turns with one running, too, while nothing can still reach
 	// the last one: it had no abandon timer (no force), and was not abandoned.
@@ -128,8 +131,9 @@ type Execution struct {
 
 type execKey struct{}
 
-// execCtx is the base of every step's ctx: the values of Options.Context, and the
-// execution itself, for ReasonFrom and ReportProgress.
+// execCtx is the parent of one generation of the steps' ctx: the values of
+// Options.Context, and the execution itself, for ReasonFrom and ReportProgress.
+// Which generation a ctx belongs to tells whose step it is.
 type execCtx struct {
 	context.Context
 	e *Execution
@@ -137,9 +141,26 @@ type execCtx struct {
 
 func (c *execCtx) Value(key any) any {
 	if key == (execKey{}) {
-		return c.e
+		return c
 	}
 	return c.Context.Value(key)
+}
+
+// genOf returns the generation of the steps' ctx that ctx belongs to, or nil if
+// ctx is no step's.
+func genOf(ctx context.Context) *execCtx {
+	g, _ := ctx.Value(execKey{}).(*execCtx)
+	return g
+}
+
+// ownerLocked returns the running step if ctx is its own, or nil: a step
+// abandoned after a force may go on, with the ctx of an older generation, while a
+// later step runs.
+func (e *Execution) ownerLocked(g *execCtx) *running {
+	if c := e.cur; c != nil && c.gen == g {
+		return c
+	}
+	return nil
 }
 
 // Start begins an execution of p for reason. Nothing runs until RunNext.
@@ -259,6 +280,7 @@ type running struct {
 	index       int
 	step        *Step
 	start       time.Time
+	gen         *execCtx      // the generation of the ctx it runs with
 	underForce  bool          // started after a force: Always step with the AbandonAfter
 	inline      policy.Inline // runs the step on RunNext's goroutine, under its policy
 	timer       *time.Timer   // abandons the step
@@ -378,8 +400,13 @@ func (e *Execution) startLocked(i int, s *Step) *running {
 		c = &running{exec: e, index: i, step: s, start: now}
 	}
 	if e.stepCtx == nil || e.stepCtx.Err() != nil || e.pending > 0 {
-		e.stepCtx, e.stepCancel = context.WithCancelCause(&e.base)
+		e.gen = &e.base
+		if e.stepCtx != nil {
+			e.gen = &execCtx{Context: e.base.Context, e: e}
+		}
+		e.stepCtx, e.stepCancel = context.WithCancelCause(e.gen)
 	}
+	c.gen = e.gen
 	var opts [2]policy.Option
 	n := 0
 	timeout := s.Timeout
@@ -754,8 +781,8 @@ func (e *Execution) Report() *Report {
 
 // ReasonFrom returns the stop reason a step's ctx carries, or nil.
 func ReasonFrom(ctx context.Context) *Reason {
-	if e, ok := ctx.Value(execKey{}).(*Execution); ok {
-		return e.reason
+	if g := genOf(ctx); g != nil {
+		return g.e.reason
 	}
 	r, _ := ctx.Value(reasonKey{}).(*Reason)
 	return r

@@ -90,22 +90,25 @@ func ReportProgress(ctx context.Context, message string, done, total int) {
 // ReportProgressOf records p for the step whose ctx this is, with its At, Rate and
 // ETA worked out: the last report goes into the step's StepReport, and every report
 // to the execution's Observer (an actor tells its parent, throttled, and publishes
-// it when the system asks for events). Outside a step it does nothing.
+// it when the system asks for events). Outside a step it does nothing, and so it
+// does for a step abandoned after a force that goes on meanwhile: it is no longer
+// the step running, and what it reports is not the running step's.
 func ReportProgressOf(ctx context.Context, p Progress) {
-	e, _ := ctx.Value(execKey{}).(*Execution)
-	if e == nil {
+	g := genOf(ctx)
+	if g == nil {
 		return
 	}
+	e := g.e
 	p.At = time.Now()
 	e.mu.Lock()
-	c := e.cur
+	c := e.ownerLocked(g)
 	if c == nil {
 		e.mu.Unlock()
 		return
 	}
 	p.Pace(p.At.Sub(c.start))
 	c.progress = &p
-	step := c.step.Name // c is the next step's once this one is over
+	step := c.step.Name
 	e.mu.Unlock()
 	if e.observer != nil {
 		e.observer.Progress(step, p)
@@ -115,16 +118,17 @@ func ReportProgressOf(ctx context.Context, p Progress) {
 // RecordPartial records what the step whose ctx this is has achieved so far: a
 // value that stands for the work done ("flushed 812 of 1000", the IDs handed off),
 // which survives an interruption, a time-out, a force and an abandonment, and is
-// the step's StepReport.Partial. A later call replaces it. Outside a step it does
-// nothing.
+// the step's StepReport.Partial. A later call replaces it. Outside a step, or from
+// a step abandoned after a force that goes on meanwhile, it does nothing.
 func RecordPartial(ctx context.Context, v any) {
-	e, _ := ctx.Value(execKey{}).(*Execution)
-	if e == nil {
+	g := genOf(ctx)
+	if g == nil {
 		return
 	}
+	e := g.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if c := e.cur; c != nil {
+	if c := e.ownerLocked(g); c != nil {
 		c.partial = v
 	}
 }

@@ -281,6 +281,12 @@ the rest of the plan.`,
 		"lifecycle/execution.go",
 		"if timeout == 0 || timeout > e.abandonAfter {",
 		"if false && (timeout == 0 || timeout > e.abandonAfter) {"),
+	one("abandoned-step-reports-as-the-running-one",
+		`ReportProgress and RecordPartial record for the step whose ctx this is: a step
+abandoned after a force that goes on meanwhile is not the step running now.`,
+		"lifecycle/execution.go",
+		"if c := e.cur; c != nil && c.gen == g {",
+		"if c := e.cur; c != nil && (c.gen == g || g != nil) {"),
 	one("finished-report-counts-late-requests",
 		`A finished report is never changed by the execution: Report.Requests counts the
 requests that came while the plan ran.`,
