@@ -43,12 +43,15 @@
 //     Then it takes no new activation: one that protoactor's placement makes here
 //     (for a caller whose topology still has this member) refuses every message it
 //     gets, with the refusal of a stopping grain whose cause is ErrMemberLeaving,
-//     and never serves. It sets protoactor's gossip key of a graceful leave, and
-//     shuts its provider down, so that the peers' topologies drop it (the test
-//     provider at once, automanaged at the peers' next health poll). Its grains keep
-//     serving, gossip and remote stay up; it asks each peer again, every
-//     Config.Poll, until the peer says its topology excludes it, at most
-//     Config.ExcludeWithin (and a quarter of the leave's time).
+//     and never serves; once protoactor's placement, seeing this member's own
+//     topology without it, has poisoned it, it refuses as a grain stopping, with
+//     reason Poisoned (a Caller looks elsewhere after either). It sets protoactor's
+//     gossip key of a graceful leave, and shuts its provider down, so that the
+//     peers' topologies drop it (the test provider at once, automanaged at the
+//     peers' next health poll). Its grains keep serving, gossip and remote stay
+//     up; it asks each peer again, every Config.Poll, until the peer says its
+//     topology excludes it, at most Config.ExcludeWithin (and a quarter of the
+//     leave's time).
 //  2. Drain. It asks every grain to stop, with reason Shutdown and cause
 //     ErrMemberLeaving, by the drain's deadline (the leave's, less Config.Reserve):
 //     each grain refuses what comes from now on, at once, with a *mailbox.Refused
