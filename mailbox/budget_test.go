@@ -224,15 +224,8 @@ func TestTheChildrenOfAStopByInheritItsDeadline(t *testing.T) {
 		<-release
 		return nil
 	}})
-	kids := make(chan *actor.PID, 1)
 	child := props(t, mailbox.Config{Plan: childPlan}, func(actor.Context) {})
-	_, mb := spawn(t, sys, props(t, mailbox.Config{}, func(c actor.Context) {
-		if _, ok := c.Message().(*actor.Started); ok {
-			kids <- c.Spawn(child)
-		}
-	}))
-	km := mailbox.Of(sys, recv(t, kids, "the child to be spawned"))
-	require.NotNil(t, km)
+	_, mb, km := withChild(t, sys, mailbox.Config{}, child, func(actor.Context) {})
 	require.Equal(t, lifecycle.DefaultAbandonAfter, km.AbandonAfter(), "the child's own AbandonAfter")
 
 	tk := mb.StopBy(time.Now().Add(2*time.Second), nil, nil)

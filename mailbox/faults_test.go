@@ -223,21 +223,15 @@ func TestANoticeThatComesDuringAStepIsHeardBeforeTheNextStep(t *testing.T) {
 		lifecycle.Step{Name: "next", Run: func(context.Context) error { add("next"); return nil }},
 		mailbox.ChildrenStep(policy.DeferFlag, 0),
 	)
-	kids := make(chan *actor.PID, 1)
 	child := props(t, mailbox.Config{}, func(actor.Context) {})
-	pid, mb := spawn(t, sys, props(t, mailbox.Config{Plan: plan}, func(c actor.Context) {
+	pid, mb, km := withChild(t, sys, mailbox.Config{Plan: plan}, child, func(c actor.Context) {
 		switch c.Message().(type) {
-		case *actor.Started:
-			kids <- c.Spawn(child)
 		case *mailbox.Finished:
 			add("finished")
 		case *actor.Terminated:
 			add("terminated")
 		}
-	}))
-	kid := recv(t, kids, "the child to be spawned")
-	km := mailbox.Of(sys, kid)
-	require.NotNil(t, km)
+	})
 	sys.Root.Stop(pid)
 	recv(t, inHold, "the hold step")
 	stopped(t, km.Stop(nil, nil), "the child") // its Finished and Terminated now wait in the parent's queue

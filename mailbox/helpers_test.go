@@ -54,6 +54,24 @@ func spawn(t testing.TB, sys *actor.ActorSystem, p *actor.Props) (*actor.PID, *m
 	return pid, mb
 }
 
+// withChild spawns, as spawn does, a Quiesce actor made from cfg that spawns one
+// child from child when it starts, and hands receive every other message. It
+// returns the parent's PID and mailbox, and the child's mailbox.
+func withChild(t testing.TB, sys *actor.ActorSystem, cfg mailbox.Config, child *actor.Props, receive actor.ReceiveFunc) (*actor.PID, *mailbox.Mailbox, *mailbox.Mailbox) {
+	t.Helper()
+	kids := make(chan *actor.PID, 1)
+	pid, mb := spawn(t, sys, props(t, cfg, func(c actor.Context) {
+		if _, ok := c.Message().(*actor.Started); ok {
+			kids <- c.Spawn(child)
+			return
+		}
+		receive(c)
+	}))
+	km := mailbox.Of(sys, recv(t, kids, "the child to be spawned"))
+	require.NotNil(t, km)
+	return pid, mb, km
+}
+
 // probe is an actor that reports, in order, every string and notice it gets, and
 // answers a request for s with "ok s". On "block" it reports, signals entered and
 // waits for release: what is sent meanwhile stays queued.

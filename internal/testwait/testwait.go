@@ -20,14 +20,24 @@ const Bound = 10 * time.Second
 // the test, saying what it waited for, when none comes within Bound.
 func Recv[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
+	v, ok := next(ch)
+	if !ok {
+		t.Fatalf("waited %v for %s", Bound, what)
+	}
+	return v
+}
+
+// next returns the next value from ch (the zero value once ch is closed), or
+// false when none comes within Bound.
+func next[T any](ch <-chan T) (T, bool) {
 	timer := time.NewTimer(Bound)
 	defer timer.Stop()
 	select {
 	case v := <-ch:
-		return v
+		return v, true
 	case <-timer.C:
-		t.Fatalf("waited %v for %s", Bound, what)
-		panic("unreachable")
+		var zero T
+		return zero, false
 	}
 }
 
@@ -72,14 +82,11 @@ func RecvUntil[T any](t testing.TB, ch <-chan T, what string, done func(T) bool)
 // Await is Recv for an example, which has no t: it panics, saying what it waited
 // for, and the panic fails the example by name.
 func Await[T any](ch <-chan T, what string) T {
-	timer := time.NewTimer(Bound)
-	defer timer.Stop()
-	select {
-	case v := <-ch:
-		return v
-	case <-timer.C:
+	v, ok := next(ch)
+	if !ok {
 		panic(fmt.Sprintf("waited %v for %s", Bound, what))
 	}
+	return v
 }
 
 // Within returns a ctx that ends after Bound with a cause that says what was
